@@ -1,0 +1,28 @@
+// hubkit._C: the one place where C++ kernels meet Python.
+//
+// Every function takes raw addresses (tensor.data_ptr()), sizes and a dtype
+// code, and releases the GIL while it works. Python validates arguments first.
+#include <pybind11/pybind11.h>
+
+#include "bias_gelu/bias_gelu.h"
+#include "common.h"
+
+namespace py = pybind11;
+using release_gil = py::call_guard<py::gil_scoped_release>;
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "hubkit C++ kernels (CPU)";
+  m.def("num_threads", &hubkit::num_threads, "OpenMP threads the kernels use");
+#ifdef HUBKIT_OPENMP
+  m.attr("openmp") = true;
+#else
+  m.attr("openmp") = false;
+#endif
+
+  m.def("bias_gelu_forward", &hubkit::bias_gelu_forward_cpu, release_gil(),
+        py::arg("x"), py::arg("bias"), py::arg("out"), py::arg("rows"), py::arg("cols"),
+        py::arg("dtype"));
+  m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cpu, release_gil(),
+        py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
+        py::arg("rows"), py::arg("cols"), py::arg("dtype"));
+}

@@ -1,0 +1,38 @@
+// hubkit._cuda: the one place where CUDA kernels meet Python.
+//
+// Same conventions as bindings.cpp, plus a stream address
+// (torch.cuda.current_stream().cuda_stream) on every launch.
+#include <cuda_runtime_api.h>
+#include <pybind11/pybind11.h>
+
+#include "bias_gelu/bias_gelu_cuda.h"
+
+namespace py = pybind11;
+using release_gil = py::call_guard<py::gil_scoped_release>;
+
+namespace {
+
+// Number of usable devices; 0 (not an error) on a machine with no driver.
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "hubkit CUDA kernels";
+  m.def("device_count", &device_count);
+  m.attr("cuda_runtime_version") = CUDART_VERSION;
+
+  m.def("bias_gelu_forward", &hubkit::bias_gelu_forward_cuda, release_gil(),
+        py::arg("x"), py::arg("bias"), py::arg("out"), py::arg("rows"), py::arg("cols"),
+        py::arg("dtype"), py::arg("stream"));
+  m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cuda, release_gil(),
+        py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
+        py::arg("rows"), py::arg("cols"), py::arg("dtype"), py::arg("stream"));
+}

@@ -1,0 +1,169 @@
+"""Choosing the backend that runs an op: reference, cpp, cuda or triton.
+
+Rules (ARCHITECTURE.md, rule 3):
+
+* By default the tensor's device decides, following the op's own preference
+  list (for example conv2d on CPU: cpp, then reference).
+* `backend="cpp"` on a call, or `with hubkit.ops.use_backend("cpp"):` around
+  calls, forces one. A forced backend that the op lacks, that cannot run on
+  the tensor's device, or that is not available here raises; nothing falls
+  back silently.
+* The chosen name is passed into the torch op, so every result can say which
+  backend produced it (`hubkit.ops.last_backend` is deliberately absent:
+  callers that need the name call `resolve` themselves).
+
+Example:
+    >>> import torch
+    >>> from hubkit._backend import OpBackends, resolve
+    >>> spec = OpBackends("demo", cpu=("reference",), cuda=("reference",))
+    >>> resolve(spec, torch.device("cpu"))
+    'reference'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import importlib.util
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from hubkit import _ext
+
+BACKENDS = ("reference", "cpp", "cuda", "triton")
+
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("hubkit_backend", default=None)
+
+
+class BackendUnavailableError(RuntimeError):
+    """A backend was asked for by name but cannot run here; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class OpBackends:
+    """Which backends implement an op, in order of preference per device type.
+
+    Args:
+        op: public name, used in error messages ("conv2d").
+        cpu: backends that run on CPU tensors, best first.
+        cuda: backends that run on CUDA tensors, best first.
+        interpreted: backends that may also run on CPU tensors under
+            TRITON_INTERPRET=1 when asked for by name (never chosen by default).
+    """
+
+    op: str
+    cpu: tuple[str, ...] = ("reference",)
+    cuda: tuple[str, ...] = ("reference",)
+    interpreted: tuple[str, ...] = ()
+
+    @property
+    def implemented(self) -> tuple[str, ...]:
+        return tuple(b for b in BACKENDS if b in self.cpu + self.cuda + self.interpreted)
+
+
+def triton_interpreted() -> bool:
+    """True when Triton kernels run on the CPU through Triton's interpreter."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+@functools.lru_cache(maxsize=None)
+def _triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def unavailable_reason(name: str) -> str | None:
+    """None if backend `name` can run on this machine, else why not and how to get it."""
+    if name == "reference":
+        return None
+    if name == "cpp":
+        if _ext.cpp_module() is not None:
+            return None
+        return (f"hubkit._C is not available ({_ext.build_info().get('cpp')}; "
+                f"{_ext.load_error('_C')}). Install a C++17 compiler and reinstall hubkit "
+                "with `pip install --force-reinstall --no-deps hubkit`.")
+    if name == "cuda":
+        if _ext.cuda_module() is None:
+            return (f"hubkit._cuda is not available ({_ext.build_info().get('cuda')}). Install "
+                    "the CUDA toolkit (nvcc) and reinstall with `HUBKIT_CUDA=ON pip install "
+                    "--no-build-isolation --force-reinstall --no-deps hubkit`.")
+        if not torch.cuda.is_available():
+            return "hubkit._cuda is built but torch sees no CUDA device."
+        return None
+    if name == "triton":
+        if not _triton_installed():
+            return "Triton is not installed: `pip install 'hubkit[triton]'`."
+        if not (torch.cuda.is_available() or triton_interpreted()):
+            return ("Triton needs a CUDA device; on a CPU, set TRITON_INTERPRET=1 before "
+                    "importing hubkit to run kernels in Triton's (slow) interpreter.")
+        return None
+    raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+
+
+def available_backends() -> list[str]:
+    """Backends that can run on this machine, e.g. ['reference', 'cpp']."""
+    return [b for b in BACKENDS if unavailable_reason(b) is None]
+
+
+@contextlib.contextmanager
+def use_backend(name: str | None) -> Iterator[None]:
+    """Force backend `name` for every hubkit op called inside the block.
+
+    Example:
+        >>> import torch, hubkit
+        >>> with hubkit.ops.use_backend("reference"):
+        ...     y = hubkit.ops.bias_gelu(torch.ones(2, 2), torch.zeros(2))
+    """
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} or None, got {name!r}")
+    token = _forced.set(name)
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def _runs_on(spec: OpBackends, name: str, device: torch.device) -> bool:
+    if device.type == "cuda":
+        return name in spec.cuda
+    return name in spec.cpu or (name in spec.interpreted and triton_interpreted())
+
+
+# subtle: torch.compile cannot trace ContextVar.get; the choice is fixed when a
+# graph is traced anyway, so dynamo calls this eagerly and bakes in the answer.
+@torch.compiler.assume_constant_result
+def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) -> str:
+    """The backend that runs `spec.op` on `device`.
+
+    Args:
+        spec: the op's backends.
+        device: device of the op's tensors.
+        backend: a name asked for on the call; else the `use_backend` context;
+            else the device's first available backend.
+
+    Raises:
+        ValueError: the name is unknown, or the op has no such backend for this device.
+        BackendUnavailableError: the backend exists but cannot run on this machine.
+    """
+    asked = backend if backend is not None else _forced.get()
+    if asked is None:
+        prefs = spec.cuda if device.type == "cuda" else spec.cpu
+        for name in prefs:
+            if unavailable_reason(name) is None:
+                return name
+        raise BackendUnavailableError(f"hubkit.ops.{spec.op}: no backend available on {device}")
+    if asked not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {asked!r}")
+    if asked not in spec.implemented:
+        raise ValueError(f"backend: hubkit.ops.{spec.op} has no {asked!r} backend; "
+                         f"it has {spec.implemented}")
+    if not _runs_on(spec, asked, device):
+        raise ValueError(f"backend: {asked!r} cannot run hubkit.ops.{spec.op} on {device.type} "
+                         "tensors; move the inputs or pick another backend")
+    reason = unavailable_reason(asked)
+    if reason is not None:
+        raise BackendUnavailableError(f"backend {asked!r} is not available: {reason}")
+    return asked

@@ -1,0 +1,8 @@
+"""hubkit layers: drop-in nn.Modules backed by hubkit ops.
+
+A thin facade: each layer lives in its topic slice (`hubkit.<topic>.layers`).
+"""
+
+from hubkit.activations.layers import LinearGELU
+
+__all__ = ["LinearGELU"]
