@@ -142,14 +142,13 @@ class Adam(Optimizer):
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         g = self._decay(p, g)
         m, v = self.m[i], self.v[i]
-        m *= self.beta1
-        m += (1 - self.beta1) * g
+        m += (1 - self.beta1) * (g - m)  # = b1 m + (1 - b1) g, rounded as torch's lerp
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        bias1 = 1 - self.beta1 ** self.t
-        bias2 = 1 - self.beta2 ** self.t
+        v += (1 - self.beta2) * (g * g)
+        step_size = self.lr / (1 - self.beta1 ** self.t)
         # subtle: eps is added to sqrt(v_hat), not to v, and after the bias correction
-        p -= (self.lr / bias1) * m / (np.sqrt(v) / np.sqrt(bias2) + self.eps)
+        denom = np.sqrt(v) / np.sqrt(1 - self.beta2 ** self.t) + self.eps
+        p -= step_size * (m / denom)
 
 
 class AdamW(Adam):
