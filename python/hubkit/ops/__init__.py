@@ -10,10 +10,12 @@ from hubkit._backend import (
     use_backend,
 )
 from hubkit.activations.ops import bias_gelu
+from hubkit.attention.ops import attention
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
+    "attention",
     "available_backends",
     "bias_gelu",
     "use_backend",
