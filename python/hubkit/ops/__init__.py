@@ -10,11 +10,13 @@ from hubkit._backend import (
     use_backend,
 )
 from hubkit.activations.ops import bias_gelu
+from hubkit.cnn.ops import conv2d
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
     "available_backends",
     "bias_gelu",
+    "conv2d",
     "use_backend",
 ]
