@@ -4,5 +4,6 @@ A thin facade: each layer lives in its topic slice (`hubkit.<topic>.layers`).
 """
 
 from hubkit.activations.layers import LinearGELU
+from hubkit.cnn.layers import AvgPool2d, Conv2d, LeNet5, MaxPool2d, ResNet18
 
-__all__ = ["LinearGELU"]
+__all__ = ["AvgPool2d", "Conv2d", "LeNet5", "LinearGELU", "MaxPool2d", "ResNet18"]
