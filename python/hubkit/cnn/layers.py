@@ -60,6 +60,11 @@ class Conv2d(nn.Conv2d):
             padding = (0, 0)
         else:
             padding = tuple(self.padding)
+        if torch.is_autocast_enabled(x.device.type):
+            # subtle: autocast never casts a custom op's inputs; do what it does for conv2d
+            dtype = torch.get_autocast_dtype(x.device.type)
+            x, weight = x.to(dtype), weight.to(dtype)
+            bias = bias.to(dtype) if bias is not None else None
         return conv2d(x, weight, bias, tuple(self.stride), padding, tuple(self.dilation),
                       self.groups, backend=self.backend)
 
