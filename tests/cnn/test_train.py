@@ -61,8 +61,9 @@ def test_finetune_loads_a_checkpoint_replaces_the_head_and_freezes_the_backbone(
     _stripe_images(tmp_path / "images")
     trained = ResNet18(num_classes=10, width=4)
     torch.save(trained.state_dict(), tmp_path / "resnet.pt")
-    cfg = train.FinetuneConfig(data=str(tmp_path / "images"), checkpoint=str(tmp_path / "resnet.pt"),
-                               width=4, image_size=16, epochs=2, batch_size=4, device="cpu")
+    cfg = train.FinetuneConfig(data=str(tmp_path / "images"),
+                               checkpoint=str(tmp_path / "resnet.pt"), width=4, image_size=16,
+                               epochs=2, batch_size=4, device="cpu")
     out = train.finetune_image_folder(cfg)
     model = out["model"]
     assert out["classes"] == ["horizontal", "vertical"] and model.fc.out_features == 2

@@ -126,8 +126,9 @@ def train_epoch(model, opt, x, y, batch_size, gen, *, lr_at=None, step=0, transf
     return sum(losses) / max(1, len(losses)), step
 
 
-def train_lenet_digits(cfg: DigitsConfig = DigitsConfig()) -> dict:
+def train_lenet_digits(cfg: DigitsConfig | None = None) -> dict:
     """Train LeNet-5 on sklearn's digits; returns accuracies, history, seconds and the model."""
+    cfg = cfg or DigitsConfig()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -173,8 +174,9 @@ def _cifar_step(model, opt, xb, yb, cfg: CifarConfig) -> float:
     return float(loss.detach())
 
 
-def train_cifar10(cfg: CifarConfig = CifarConfig()) -> dict:
+def train_cifar10(cfg: CifarConfig | None = None) -> dict:
     """ResNet-18 on CIFAR-10: crop+flip augmentation, SGD with warmup + cosine, AMP on GPU."""
+    cfg = cfg or CifarConfig()
     torch.manual_seed(cfg.seed)
     dev = torch.device(cfg.device)
     x_tr, y_tr = (t.to(dev) for t in data.load_cifar10(cfg.data, "train"))
@@ -231,8 +233,9 @@ def _progress(total: int, enabled: bool):
     return update
 
 
-def finetune_image_folder(cfg: FinetuneConfig = FinetuneConfig()) -> dict:
+def finetune_image_folder(cfg: FinetuneConfig | None = None) -> dict:
     """Transfer learning: load a trained ResNet-18, new classifier, train on an image folder."""
+    cfg = cfg or FinetuneConfig()
     torch.manual_seed(cfg.seed)
     dev = torch.device(cfg.device)
     x, y, classes = data.load_image_folder(cfg.data, cfg.image_size)
