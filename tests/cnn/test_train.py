@@ -49,7 +49,7 @@ def _stripe_images(root, per_class=6):
 
     rng = np.random.default_rng(0)
     for name, axis in (("horizontal", 0), ("vertical", 1)):
-        (root / name).mkdir()
+        (root / name).mkdir(parents=True)
         for i in range(per_class):
             stripes = (np.arange(16) // 2 % 2).astype(float)
             img = np.repeat(stripes[:, None] if axis == 0 else stripes[None, :], 16, axis=1 - axis)

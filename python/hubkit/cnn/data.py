@@ -112,12 +112,15 @@ def normalize_cifar(x: torch.Tensor) -> torch.Tensor:
     return (x.float() / 255.0 - mean) / std
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4,
+            flip: bool = True) -> torch.Tensor:
     """Standard CIFAR augmentation on a batch: random crop after padding, random h-flip.
 
     Args:
         x: (N, C, H, W) float batch.
         gen: generator on x's device, for reproducible crops and flips.
+        pad: crops shift the image by up to this many pixels each way.
+        flip: mirror half the images (not for digits: a mirrored 2 is no 2).
     """
     n, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
@@ -128,8 +131,10 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
     out = padded[batch, chans, rows, cols]  # (N, C, H, W) crops
-    flip = torch.rand(n, generator=gen, device=x.device) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
+    if not flip:
+        return out
+    mirror = torch.rand(n, generator=gen, device=x.device) < 0.5
+    return torch.where(mirror[:, None, None, None], out.flip(3), out)
 
 
 def load_image_folder(root: str | Path, image_size: int = 32):
