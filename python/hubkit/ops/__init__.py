@@ -10,11 +10,13 @@ from hubkit._backend import (
     use_backend,
 )
 from hubkit.activations.ops import bias_gelu
+from hubkit.peft.ops import lora_linear
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
     "available_backends",
     "bias_gelu",
+    "lora_linear",
     "use_backend",
 ]
