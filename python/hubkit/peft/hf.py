@@ -69,6 +69,7 @@ class LoRALayer(nn.Module):
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random, B zero: starts at base
         self.lora_dropout = nn.Dropout(dropout)
         self.merged = False
+        self.train(base.training)  # subtle: a new module starts in training mode; follow the model
 
     def _weight(self, base: nn.Module) -> torch.Tensor:
         """The base weight as (N, K), a view either way."""
@@ -148,6 +149,10 @@ def apply_lora(model: nn.Module, target_modules: str | list[str], r: int = 8,
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
     names = _find_targets(model, targets)
+    for name in names:  # check every layer before changing any: a failure leaves no trace
+        w = model.get_submodule(name).weight
+        k, n = w.shape if not isinstance(model.get_submodule(name), nn.Linear) else w.shape[::-1]
+        reference.check_rank(r, k, n)
     model.requires_grad_(False)
     for name in names:
         _set_submodule(model, name, LoRALayer(model.get_submodule(name), r, alpha, dropout,
