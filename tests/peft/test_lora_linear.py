@@ -76,7 +76,7 @@ def test_lora_linear_matches_float64_reference_forward_and_backward(backend, dev
     y64 = reference.lora_linear_reference(x64, w.double(), b64, a64, bb64, 1.75)
     grads64 = torch.autograd.grad(y64, (x64, b64, a64, bb64), g.double())
     _check_close(y, y64, dtype)
-    for got, want in zip(grads, grads64):
+    for got, want in zip(grads, grads64, strict=True):
         _check_close(got, want, dtype)
 
 
@@ -94,7 +94,8 @@ def test_lora_linear_triton_matches_reference_on_random_odd_shapes(seed):
     x64, b64, a64, bb64 = (t.detach().double().requires_grad_() for t in (x, b, a, bb))
     y64 = reference.lora_linear_reference(x64, w.double(), b64, a64, bb64, 0.9)
     _check_close(y, y64, torch.float32)
-    for got, want in zip(grads, torch.autograd.grad(y64, (x64, b64, a64, bb64), g.double())):
+    grads64 = torch.autograd.grad(y64, (x64, b64, a64, bb64), g.double())
+    for got, want in zip(grads, grads64, strict=True):
         _check_close(got, want, torch.float32)
 
 
@@ -115,7 +116,7 @@ def test_lora_linear_backward_formula_matches_autograd_of_reference(gen):
     want = torch.autograd.grad(y, (x, a, bb, b), g)
     got = reference.lora_linear_backward_reference(g, x.detach(), w, a.detach(), bb.detach(),
                                                    0.3)
-    for p, q in zip(got, want):
+    for p, q in zip(got, want, strict=True):
         torch.testing.assert_close(p, q)
 
 
@@ -151,7 +152,7 @@ def test_lora_linear_leaves_inputs_unchanged(gen):
     ts = _inputs((5,), 6, 4, 2, torch.float64, "cpu", gen)
     before = [t.detach().clone() for t in ts]
     hubkit.ops.lora_linear(*ts, 1.0).sum().backward()
-    assert all(torch.equal(t.detach(), t0) for t, t0 in zip(ts, before))
+    assert all(torch.equal(t.detach(), t0) for t, t0 in zip(ts, before, strict=True))
 
 
 def test_lora_linear_refuses_a_weight_that_requires_grad(gen):

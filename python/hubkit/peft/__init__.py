@@ -1,4 +1,4 @@
-"""Parameter-efficient fine-tuning: LoRA (reference, fused op, Hugging Face), prompt and prefix tuning.
+"""Parameter-efficient fine-tuning: LoRA (reference, fused op, transformers), prompt/prefix tuning.
 
 `hubkit.peft.apply_lora(model, ...)` wraps a transformers model's linear layers;
 transformers itself is imported only when that is called.
