@@ -7,6 +7,8 @@
 #include "bias_gelu/bias_gelu.h"
 #include "common.h"
 
+namespace hubkit::replay { void bind_replay(pybind11::module_& m); }
+
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
 
@@ -25,4 +27,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cpu, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
         py::arg("rows"), py::arg("cols"), py::arg("dtype"));
+
+  hubkit::replay::bind_replay(m);  // rl: ReplayCore (csrc/replay/replay_bind.cpp)
 }
