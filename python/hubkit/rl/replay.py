@@ -16,12 +16,13 @@ Shape legend: N transitions in a batch; obs_shape and action_shape per transitio
 
 Example:
     >>> import numpy as np
+    >>> import torch
     >>> buf = ReplayBuffer(100, obs_shape=(4,), obs_dtype=np.float32)
     >>> obs = np.zeros(4, np.float32)
     >>> buf.add(obs, 1, 0.5, obs, False)
-    >>> batch = buf.sample(8, generator=torch.Generator().manual_seed(0))
+    >>> batch = buf.sample(1, generator=torch.Generator().manual_seed(0))
     >>> batch.obs.shape, batch.action.dtype
-    (torch.Size([8, 4]), torch.int64)
+    (torch.Size([1, 4]), torch.int64)
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ class PrioritizedBatch(NamedTuple):
 
 
 def _np_dtype(name: str, dtype) -> np.dtype:
-    if isinstance(dtype, torch.dtype):
-        dtype = torch.empty(0, dtype=dtype).numpy().dtype if dtype != torch.bfloat16 else None
     try:
-        dt = np.dtype(dtype)
+        if isinstance(dtype, torch.dtype):
+            dt = torch.empty(0, dtype=dtype).numpy().dtype  # TypeError for bfloat16
+        else:
+            dt = np.dtype(dtype) if dtype is not None else None
     except TypeError:
         dt = None
     if dt not in DTYPES:

@@ -15,10 +15,7 @@ public buffers in `hubkit.rl.replay` run on either. Shape legend: N count
 (capacity or batch), obs_shape and action_shape per transition.
 
 Example:
-    >>> import functools
-import threading
-
-import numpy as np
+    >>> import numpy as np
     >>> core = ReplayCoreReference(4, (2,), np.float32, (), np.int64, False, 1.0)
     >>> z = np.zeros((1, 2), np.float32)
     >>> core.add(z, np.zeros(1, np.int64), np.ones(1, np.float32), z, np.zeros(1, bool))
@@ -27,6 +24,9 @@ import numpy as np
 """
 
 from __future__ import annotations
+
+import functools
+import threading
 
 import numpy as np
 
@@ -79,7 +79,8 @@ class SumTreeReference:
         self.nodes[self.leaves:self.leaves + len(values)] = values
         level = self.leaves
         while level > 1:
-            self.nodes[level // 2:level] = self.nodes[level:2 * level:2] + self.nodes[level + 1:2 * level:2]
+            children = self.nodes[level:2 * level]
+            self.nodes[level // 2:level] = children[0::2] + children[1::2]
             level //= 2
 
     def get(self, i: int) -> float:
