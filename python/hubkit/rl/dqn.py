@@ -86,6 +86,8 @@ class DQNConfig:
     """torch CPU threads (small networks run fastest on one)."""
     backend: str | None = None
     """Replay backend: "cpp", "reference" or None (C++ when built)."""
+    verbose: bool = False
+    """Print each evaluation's log row as it happens."""
 
 
 class QNetwork(nn.Module):
@@ -200,12 +202,13 @@ class _Trainer:
         n_obs = int(np.prod(self.env.observation_space.shape))
         self.q = QNetwork(n_obs, int(self.env.action_space.n), cfg.hidden)
         self.q_target = copy.deepcopy(self.q)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.lr, foreach=True)
         self.buffer = make_buffer(cfg, self.env.observation_space)
         self.rng = np.random.default_rng(cfg.seed)
         self.updates, self.episode_return, self.episode_returns = 0, 0.0, []
         self.best = (-np.inf, copy.deepcopy(self.q))
         self.log: list[dict] = []
+        self.start = time.perf_counter()
 
     def act(self, step: int) -> int:
         cfg = self.cfg
@@ -246,8 +249,11 @@ class _Trainer:
             if full > self.best[0]:
                 self.best = (full, copy.deepcopy(self.q))
         recent = float(np.mean(self.episode_returns[-20:])) if self.episode_returns else 0.0
-        self.log.append({"step": step, "loss": loss, "train_return": recent,
-                         "eval_return": quick, "eval100_return": full})
+        self.log.append({"step": step, "seconds": round(time.perf_counter() - self.start, 1),
+                         "loss": loss, "train_return": recent, "eval_return": quick,
+                         "eval100_return": full})
+        if cfg.verbose:
+            print(self.log[-1], flush=True)
         return full is not None and full >= cfg.solved_return
 
 

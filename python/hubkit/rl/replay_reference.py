@@ -73,6 +73,14 @@ class SumTreeReference:
             self.nodes[node] = self.nodes[2 * node] + self.nodes[2 * node + 1]
             node //= 2
 
+    def set_many(self, indices: np.ndarray, values: np.ndarray) -> None:
+        """`set` for many leaves at once: write them, then each level's touched parents."""
+        nodes = np.asarray(indices, dtype=np.int64) + self.leaves
+        self.nodes[nodes] = values
+        while nodes[0] > 1:
+            nodes = np.unique(nodes // 2)
+            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
+
     def build(self, values: np.ndarray) -> None:
         """Set every leaf at once (leaves past len(values) = 0), then all sums level by level."""
         self.nodes[:] = 0.0
@@ -136,15 +144,20 @@ class ReplayCoreReference:
     @_locked
     def add(self, obs, action, reward, next_obs, done) -> None:
         """Write N rows (each argument has a leading N axis) at pos, wrapping around."""
-        leaf = self.max_priority ** self.alpha
-        for i in range(len(reward)):
-            self.obs[self.pos], self.action[self.pos] = obs[i], action[i]
-            self.reward[self.pos], self.next_obs[self.pos] = reward[i], next_obs[i]
-            self.done[self.pos] = done[i]
-            if self.prioritized:
-                self.tree.set(self.pos, leaf)
-            self.pos = (self.pos + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
+        n = len(reward)
+        if n > self.capacity:  # only the last `capacity` rows survive a long batch
+            self.pos = (self.pos + n - self.capacity) % self.capacity
+            self.size = min(self.size + n - self.capacity, self.capacity)
+            obs, action, reward, next_obs, done = (x[n - self.capacity:] for x in
+                                                   (obs, action, reward, next_obs, done))
+            n = self.capacity
+        slots = (self.pos + np.arange(n)) % self.capacity  # (N,) the ring's next N slots
+        self.obs[slots], self.action[slots], self.reward[slots] = obs, action, reward
+        self.next_obs[slots], self.done[slots] = next_obs, done
+        if self.prioritized:
+            self.tree.set_many(slots, np.full(n, self.max_priority ** self.alpha))
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
 
     def try_add_one(self, obs, action, reward, next_obs, done) -> bool:
         """The C++ core's fast path for exact types; here every add takes the checked path."""
