@@ -1,0 +1,1 @@
+"""MuJoCo tasks as vector envs: a Python reference and a C++ thread-pool version."""
