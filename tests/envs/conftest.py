@@ -39,7 +39,9 @@ def run_gym_parity(task: str, vec, num_envs: int, steps: int) -> int:
         obs, qpos, qvel = _gym_reset(env, seed=i)
         vec.queue_reset_state(i, qpos, qvel)
         want_obs.append(obs)
-    _check(-1, vec.reset(), np.stack(want_obs), "reset obs")
+    got = vec.reset()
+    got = got[0] if isinstance(got, tuple) else got  # gymnasium VectorEnvs return (obs, infos)
+    _check(-1, got, np.stack(want_obs), "reset obs")
     done, pending, ends = [False] * num_envs, {}, 0
     for t in range(steps):
         actions = _random_actions(rng, gyms[0].action_space, num_envs)
