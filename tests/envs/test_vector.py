@@ -107,8 +107,9 @@ def test_make_vec_vector_entry_point_with_threads():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_env_passes_check_env(task):
-    import hubkit.envs  # noqa: F401
     from gymnasium.utils.env_checker import check_env
+
+    import hubkit.envs  # noqa: F401
 
     check_env(gym.make(f"hubkit/{task}-v5").unwrapped, skip_render_check=True)
 

@@ -48,7 +48,8 @@ def load_extension() -> ModuleType:
             f"{err}. It is built only when `mujoco` is installed at build time; "
             "install mujoco, then reinstall hubkit (pip install --no-build-isolation hubkit)."
         ) from err
-    installed, linked, built = mujoco.mj_version(), _mujoco.library_version(), _mujoco.header_version
+    installed, linked = mujoco.mj_version(), _mujoco.library_version()
+    built = _mujoco.header_version
     if not installed == linked == built:
         raise ImportError(
             f"hubkit._mujoco was built against mujoco {_mujoco.built_with_mujoco} "
