@@ -111,8 +111,8 @@ def test_vector_env_throughput(benchmark, provider):
     pytest.importorskip("mujoco")
     fn = PROVIDERS[provider]()
     benchmark.group = f"{TASK}-v5 N={N} threads={THREADS}"
-    benchmark.extra_info.update({"op": "mujoco_vector_env", "provider": provider,
-                                 "num_envs": N, "threads": THREADS, "env_steps_per_call": N * STEPS})
+    benchmark.extra_info.update({"op": "mujoco_vector_env", "provider": provider, "num_envs": N,
+                                 "threads": THREADS, "env_steps_per_call": N * STEPS})
     benchmark.pedantic(fn, rounds=15, warmup_rounds=2)
 
 
