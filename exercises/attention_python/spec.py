@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from hubkit.attention import reference as R
 from hubkit.check import Case, CheckContext, OpSpec, randn
 
@@ -50,7 +48,7 @@ def _mha_case(ctx, b, t, c, h, causal) -> Case:
 
 def cases(ctx: CheckContext) -> list[Case]:
     out = [_attention_case(ctx, *s) for s in (FAST_SHAPES if ctx.fast else SHAPES)]
-    out.append(_attention_case(ctx, 1, 2, 9, 9, 16, False, big=40.0))
+    out.append(_attention_case(ctx, 1, 2, 9, 9, 16, False, big=300.0))
     out.append(_mha_case(ctx, 2, 7, 16, 4, True))
     if not ctx.fast:
         out.append(_mha_case(ctx, 3, 13, 24, 3, False))

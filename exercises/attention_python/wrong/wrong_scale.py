@@ -10,8 +10,6 @@ Shapes: B batch, H heads, T time (Tq queries, Tk keys), D head dim, C = H * D.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 
