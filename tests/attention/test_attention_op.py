@@ -27,6 +27,8 @@ SHAPES = [
     (2, 1, 20, 45, 16, False),
     (1, 2, 45, 20, 32, False),
     (1, 1, 33, 17, 16, True),
+    (1, 1, 17, 23, 64, False),
+    (1, 1, 9, 9, 128, True),
 ]
 
 
@@ -83,9 +85,9 @@ def test_attention_matches_torch_sdpa_forward_and_qkv_grads(backend, device, dty
 
 
 @pytest.mark.triton
-def test_attention_triton_handles_t_1000_and_d_64(gen):
+def test_attention_triton_handles_t_1000(gen):
     _skip_unavailable("triton", "cpu")
-    q, k, v = _qkv(1, 1, 1000, 1000, 64, torch.float32, "cpu", gen)
+    q, k, v = _qkv(1, 1, 1000, 1000, 16, torch.float32, "cpu", gen)
     out = hubkit.ops.attention(q, k, v, causal=True, backend="triton")
     want = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
     _close(out, want, torch.float32)
