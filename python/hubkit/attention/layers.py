@@ -264,11 +264,12 @@ class Transformer(nn.Module):
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
-    def encode(self, src, src_mask=None, src_key_padding_mask=None) -> torch.Tensor:
+    def encode(self, src, src_mask=None, src_key_padding_mask=None,
+               src_is_causal: bool = False) -> torch.Tensor:
         """src (B, Ts, C) -> memory (B, Ts, C)."""
         x = src
         for layer in self.encoder.layers:
-            x = layer(x, src_mask, src_key_padding_mask)
+            x = layer(x, src_mask, src_key_padding_mask, src_is_causal)
         return self.encoder.norm(x)
 
     def decode(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
@@ -285,7 +286,7 @@ class Transformer(nn.Module):
                 memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
                 memory_is_causal: bool = False) -> torch.Tensor:
         """src (B, Ts, C), tgt (B, Tt, C) -> (B, Tt, C); pass tgt_is_causal=True to decode."""
-        memory = self.encode(src, src_mask, src_key_padding_mask)
+        memory = self.encode(src, src_mask, src_key_padding_mask, bool(src_is_causal))
         return self.decode(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
                            memory_key_padding_mask, bool(tgt_is_causal))
 

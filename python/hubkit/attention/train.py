@@ -8,7 +8,16 @@ attention, which is what the attention-map plots show. `load_tsv_pairs` reads
 the common tab-separated parallel-corpus format (one "source<TAB>target" pair a
 line, as Tatoeba / ManyThings exports) for users with real data.
 
-Run:  python -m hubkit.attention.train   (about a minute on a laptop CPU).
+Run:  python -m hubkit.attention.train   (a few minutes on a laptop CPU).
+
+Measured with the defaults (one CPU thread, 600 steps, 500 held-out numbers;
+`format_table(compare_positional_encodings())`, seconds on a busy shared machine):
+
+| positional | held-out exact match | final loss | seconds |
+|---|---|---|---|
+| sinusoidal | 0.984 | 0.0130 | 28.0 |
+| learned | 0.972 | 0.0198 | 48.3 |
+| rope | 0.990 | 0.0055 | 80.4 |
 
 Shapes: B batch, Ts source length, Tt target length, C model width, V vocab.
 """
