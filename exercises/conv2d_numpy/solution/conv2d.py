@@ -16,7 +16,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int, pad
     # starter> # Step 1: output size P, Q from the formula above.
     # starter> # Step 2: zero-pad x by `padding` on every side of H and W (np.pad).
     # starter> # Step 3: im2col: for each kernel tap (r, s), slice the padded image at
-    # starter> #         rows r*dilation + p*stride (and the same for columns) -> (N, C, R, S, P, Q).
+    # starter> #         rows r*dilation + p*stride (columns alike) -> (N, C, R, S, P, Q).
     # starter> # Step 4: per group g, multiply weight[g's filters] (Kg, Cg*R*S) by the
     # starter> #         columns of g's channels (Cg*R*S, P*Q); add the bias.
     # starter> raise NotImplementedError("not implemented yet")
