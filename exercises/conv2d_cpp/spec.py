@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from hubkit.check import Case, CheckContext, OpSpec, randn
 from hubkit.cnn import reference
 from hubkit.cnn.ops import conv2d as hubkit_conv2d
