@@ -14,7 +14,7 @@ from hubkit.cnn import plots, train
 from hubkit.cnn.layers import LeNet5, ResNet18
 
 
-def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend():
+def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend(tmp_path):
     if "cpp" not in hubkit.ops.available_backends():
         pytest.skip("cpp backend not built")
     start = time.process_time()
@@ -22,6 +22,8 @@ def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend():
     print(f"digits: test {out['test_accuracy']:.4f}, wall {out['seconds']:.1f}s, "
           f"cpu {time.process_time() - start:.1f}s")
     assert out["test_accuracy"] >= 0.97
+    for path in train.save_digits_plots(out, tmp_path):  # the trained filters, curves, RF
+        assert path.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cosine_lr_warms_up_then_decays_to_zero():
