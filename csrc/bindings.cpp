@@ -9,6 +9,8 @@
 #include "conv2d/conv2d.h"
 #include "common.h"
 
+namespace hubkit::replay { void bind_replay(pybind11::module_& m); }
+
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
 
@@ -34,4 +36,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("conv2d_backward", &hubkit::conv2d_backward_cpu, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
         py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"));
+  hubkit::replay::bind_replay(m);  // rl: ReplayCore (csrc/replay/replay_bind.cpp)
 }
