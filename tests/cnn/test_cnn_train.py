@@ -34,7 +34,7 @@ def test_cosine_lr_warms_up_then_decays_to_zero():
 
 
 def test_cifar_script_runs_two_steps_on_generated_batches_and_logs_jsonl(tmp_path):
-    from test_data import _write_cifar
+    from test_cnn_data import _write_cifar
 
     _write_cifar(tmp_path, per=8)
     cfg = train.CifarConfig(data=str(tmp_path), epochs=1, batch_size=8, width=4, max_steps=2,
