@@ -95,3 +95,15 @@ def test_effective_receptive_field_matches_the_formula_for_two_3x3_convs():
     rows, cols = (erf > 0).nonzero().unbind(1)
     assert int(rows.max() - rows.min() + 1) == plots.receptive_field([(3, 1, 1)] * 2) == 5
     assert int(cols.max() - cols.min() + 1) == 5
+
+
+@pytest.mark.gpu
+def test_cifar_script_runs_with_bf16_autocast_on_the_cuda_backend(tmp_path):
+    from test_cnn_data import _write_cifar
+
+    _write_cifar(tmp_path, per=16)
+    cfg = train.CifarConfig(data=str(tmp_path), epochs=1, batch_size=16, width=8, max_steps=3,
+                            metrics=None, progress=False, device="cuda", amp=True)
+    out = train.train_cifar10(cfg)
+    assert out["steps"] == 3 and 0.0 <= out["test_accuracy"] <= 1.0
+    assert out["model"].stem[0].weight.grad is not None
