@@ -97,12 +97,13 @@ bool split_tasks(std::int64_t tasks, int threads) {
   return threads > 1 && (tasks % threads == 0 || tasks >= 4 * threads);
 }
 
-// Threads worth waking for this much work: below ~20 MFLOP (about 0.3 ms on one
-// core) starting and joining a parallel region costs more than it saves, and on
-// a busy machine a sleeping worker can stall the join for a whole time slice.
+// Threads worth waking for this much work. Below ~64 MFLOP (about 1 ms on one
+// AVX-512 core) a parallel region saves little, and on a busy machine the join
+// waits for a descheduled worker: a 38 MFLOP conv measured 0.5 ms on one thread
+// and ~20 ms on two (2 shared cores, load average 6).
 int threads_for(const Geom& g) {
   const double flops = 2.0 * g.n * g.k * g.crs() * g.pq();
-  return flops < 2e7 ? 1 : num_threads();
+  return flops < 6.4e7 ? 1 : num_threads();
 }
 
 template <typename T>
