@@ -4,5 +4,6 @@ A thin facade: each layer lives in its topic slice (`hubkit.<topic>.layers`).
 """
 
 from hubkit.activations.layers import LinearGELU
+from hubkit.peft.hf import LoRALayer
 
-__all__ = ["LinearGELU"]
+__all__ = ["LinearGELU", "LoRALayer"]

@@ -257,6 +257,8 @@ def plot_results(results: list[MethodResult], path: str | Path) -> Path:
     for ax, (title, values) in zip(axes, panels, strict=True):
         ax.bar(names, values, color=["#4c72b0", "#dd8452", "#55a868"][:len(names)])
         ax.set_title(title)
+        if title.startswith("trainable"):
+            ax.set_yscale("log")  # LoRA's 0.3% would be invisible on a linear axis
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
