@@ -160,6 +160,8 @@ def lora_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
     gb = torch.zeros(m, r, dtype=torch.float32, device=x.device)  # g B, r columns only
     if m and k:
         cfg = _launch(x, big=True)
+        if x.is_cuda:  # output tiles are (M, K) here: wide in K, a shorter N step (smem)
+            cfg["BLOCK_N"], cfg["BLOCK_K"] = 64, 128
         grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(k, cfg["BLOCK_K"]))
         _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, float(scale),
                              PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), **cfg)

@@ -184,3 +184,22 @@ def _bad(**change):
 def test_lora_linear_bad_input_raises_value_error_naming_the_argument(args, match):
     with pytest.raises(ValueError, match=match):
         hubkit.ops.lora_linear(**args)
+
+
+@pytest.mark.gpu
+@pytest.mark.triton
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("r", [16, 64])
+def test_lora_linear_triton_on_gpu_with_several_tiles_in_every_dim(dtype, r, gen):
+    """Shapes past the GPU tile sizes (128/64), so the K and N loops run several times."""
+    _skip_unavailable("triton", "cuda")
+    x, w, b, a, bb = _inputs((1031,), 520, 777, r, dtype, "cuda", gen)
+    y = hubkit.ops.lora_linear(x, w, b, a, bb, 2.0, backend="triton")
+    g = torch.randn(y.shape, generator=gen, dtype=torch.float64).to("cuda", dtype)
+    grads = torch.autograd.grad(y, (x, b, a, bb), g)
+    x64, b64, a64, bb64 = (t.detach().double().requires_grad_() for t in (x, b, a, bb))
+    y64 = reference.lora_linear_reference(x64, w.double(), b64, a64, bb64, 2.0)
+    grads64 = torch.autograd.grad(y64, (x64, b64, a64, bb64), g.double())
+    _check_close(y, y64, dtype)
+    for got, want in zip(grads, grads64, strict=True):
+        _check_close(got, want, dtype)
