@@ -14,7 +14,7 @@ Backward, with g = dL/dy (M, N):
 * grad_A = scale * (g B)^T x and grad_B = scale * g^T (x A^T): two skinny
   matmuls whose rank-r operands have r columns, never M x N or N x K.
 
-Shapes: x (M, K), W (N, K), b (N,), A (r, K), B (N, r); M rows (all leading
+Shapes: x (M, K), W (N, K) (any strides), b (N,), A (r, K), B (N, r); M rows (all leading
 dims of x), K in features, N out features, r rank.
 """
 
@@ -26,7 +26,7 @@ import triton.language as tl
 
 
 @triton.jit
-def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, scale,
+def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn, swk, scale,
                     HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
                     BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):
     rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -39,7 +39,7 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, sca
         # subtle: masked lanes load 0, so the K tail adds nothing to either dot.
         x = tl.load(x_ptr + rm[:, None] * K + rk[None, :],
                     mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)       # (BM, BK)
-        wt = tl.load(w_ptr + rn[None, :] * K + rk[:, None],
+        wt = tl.load(w_ptr + rn[None, :] * swn + rk[:, None] * swk,
                      mask=(rn[None, :] < N) & (rk[:, None] < K), other=0.0)      # (BK, BN)
         at = tl.load(a_ptr + rr[None, :] * K + rk[:, None],
                      mask=(rr[None, :] < R) & (rk[:, None] < K), other=0.0)      # (BK, BR)
@@ -57,7 +57,7 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, sca
 
 
 @triton.jit
-def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, scale,
+def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, swn, swk, scale,
                    PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                    BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):
     rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -69,7 +69,7 @@ def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, scale
         rn = n0 + tl.arange(0, BLOCK_N)
         g = tl.load(g_ptr + rm[:, None] * N + rn[None, :],
                     mask=(rm[:, None] < M) & (rn[None, :] < N), other=0.0)       # (BM, BN)
-        w = tl.load(w_ptr + rn[:, None] * K + rk[None, :],
+        w = tl.load(w_ptr + rn[:, None] * swn + rk[None, :] * swk,
                     mask=(rn[:, None] < N) & (rk[None, :] < K), other=0.0)       # (BN, BK)
         b = tl.load(b_ptr + rn[:, None] * R + rr[None, :],
                     mask=(rn[:, None] < N) & (rr[None, :] < R), other=0.0)       # (BN, BR)
@@ -125,7 +125,10 @@ def _launch(x: torch.Tensor, big: bool) -> dict:
 
 def lora_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                  lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float) -> torch.Tensor:
-    """y (M, N) for contiguous x (M, K), W (N, K), b (N,) or None, A (r, K), B (N, r)."""
+    """y (M, N) for contiguous x (M, K), A (r, K), B (N, r), b (N,) or None; W (N, K).
+
+    W may be a transposed view (GPT-2 stores it (K, N)): the kernel reads it by strides.
+    """
     (m, k), n, r = x.shape, weight.shape[0], lora_a.shape[0]
     y = torch.empty(m, n, dtype=x.dtype, device=x.device)
     if m == 0 or n == 0:
@@ -133,7 +136,8 @@ def lora_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     cfg = _launch(x, big=True)
     grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(n, cfg["BLOCK_N"]))
     _forward_kernel[grid](x, weight, bias if bias is not None else x, lora_a, lora_b, y,
-                          m, n, k, r, float(scale), HAS_BIAS=bias is not None,
+                          m, n, k, r, weight.stride(0), weight.stride(1), float(scale),
+                          HAS_BIAS=bias is not None,
                           PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), **cfg)
     return y
 
@@ -163,8 +167,9 @@ def lora_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
         if x.is_cuda:  # output tiles are (M, K) here: wide in K, a shorter N step (smem)
             cfg["BLOCK_N"], cfg["BLOCK_K"] = 64, 128
         grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(k, cfg["BLOCK_K"]))
-        _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, float(scale),
-                             PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), **cfg)
+        _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, weight.stride(0),
+                             weight.stride(1), float(scale), PRECISION=_precision(x.dtype),
+                             BLOCK_R=_block_r(r), **cfg)
     xa = _matmul(x, lora_a.t(), 1.0, x.dtype)                         # (M, r)
     grad_a = _matmul(gb.to(x.dtype).t(), x, scale, x.dtype)           # (r, K)
     grad_b = _matmul(grad.t(), xa, scale, x.dtype)                    # (N, r)

@@ -45,6 +45,8 @@ def _inputs(lead, k, n, r, dtype, device, gen, *, bias=True, transpose=False):
     if transpose and x.dim() >= 2:  # a non-contiguous view of the same values
         x = x.transpose(-1, -2).contiguous().transpose(-1, -2)
     w = torch.randn(n, k, generator=gen, dtype=torch.float64) / k ** 0.5
+    if transpose:  # stored (K, N), as GPT-2's Conv1D keeps it: read by strides, not copied
+        w = w.t().contiguous().t()
     b = torch.randn(n, generator=gen, dtype=torch.float64) if bias else None
     a = torch.randn(r, k, generator=gen, dtype=torch.float64) / k ** 0.5
     bb = torch.randn(n, r, generator=gen, dtype=torch.float64) / r ** 0.5
