@@ -3,7 +3,14 @@
 A thin facade: each layer lives in its topic slice (`hubkit.<topic>.layers`).
 """
 
-from hubkit.activations.layers import LinearGELU
-from hubkit.peft.hf import LoRALayer
+from hubkit.activations.layers import LinearGELU  # noqa: F401
+from hubkit.attention.layers import (  # noqa: F401
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+)
+from hubkit.cnn.layers import AvgPool2d, Conv2d, LeNet5, MaxPool2d, ResNet18  # noqa: F401
+from hubkit.peft.hf import LoRALayer  # noqa: F401
 
-__all__ = ["LinearGELU", "LoRALayer"]
+__all__ = sorted(name for name in dir() if not name.startswith("_"))
