@@ -18,7 +18,8 @@ CASES = [
 # Tolerance next to each dtype, relative to the output's scale.
 TOL = {torch.float64: 1e-12, torch.float32: 2e-5, torch.float16: 4e-3, torch.bfloat16: 3e-2}
 # (leading dims of x, K, N, r): odd sizes, tails past every tile, r = min(K, N).
-SHAPES = [((1,), 1, 1, 1), ((37,), 29, 23, 5), ((3, 7), 33, 17, 17), ((2, 5, 3), 19, 41, 3)]
+SHAPES = [((1,), 1, 1, 1), ((37,), 29, 23, 5), ((3, 7), 33, 17, 17), ((2, 5, 3), 19, 41, 3),
+          ((163,), 21, 37, 3)]  # 163 rows: more row tiles than one group of the tile order
 
 
 def _params():
