@@ -137,7 +137,11 @@ def _precision(dtype: torch.dtype) -> str:
 def _launch(x: torch.Tensor, big: bool) -> dict:
     """Tile sizes: large tiles on a GPU, small ones for the CPU interpreter."""
     if x.is_cuda and big:
-        return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "num_warps": 8, "num_stages": 3}
+        # subtle: float32 tiles take twice the shared memory; 3 stages of 128x64 x, W and
+        # A tiles would need ~240 KB, more than an H100 SM has (228 KB), so step by 32.
+        step = 32 if x.element_size() == 4 else 64
+        return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": step, "num_warps": 8,
+                "num_stages": 3}
     if x.is_cuda:
         return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64, "num_warps": 4, "num_stages": 3}
     return {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16}
@@ -185,7 +189,7 @@ def lora_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
     if m and k:
         cfg = _launch(x, big=True)
         if x.is_cuda:  # output tiles are (M, K) here: wide in K, a shorter N step (smem)
-            cfg["BLOCK_N"], cfg["BLOCK_K"] = 64, 128
+            cfg["BLOCK_N"], cfg["BLOCK_K"] = cfg["BLOCK_K"], 128
         grid = (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(k, cfg["BLOCK_K"]),)
         _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, weight.stride(0),
                              weight.stride(1), float(scale), PRECISION=_precision(x.dtype),
