@@ -51,7 +51,7 @@ def lora_grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, s
                        BLOCK_R: tl.constexpr):
     """grad_x = g W + scale * (g B) A, one program per (BLOCK_M, BLOCK_K) tile; also g B."""
     # BEGIN SOLUTION
-    # starter> # Step 5: the forward's pattern with the roles changed: loop over N, load the
+    # starter> # Step 6: the forward's pattern with the roles changed: loop over N, load the
     # starter> #         g tile once for tl.dot(g, W tile) and tl.dot(g, B tile) (g B: r wide),
     # starter> #         then add scale * (g B) A. Programs with program_id(1) == 0 also store
     # starter> #         g B (M, r) in gb_ptr for the gradient of A.
@@ -121,7 +121,7 @@ def matmul(a: torch.Tensor, b: torch.Tensor, scale: float = 1.0) -> torch.Tensor
 def lora_forward(x, weight, bias, lora_a, lora_b, scale):
     """y (M, N) for contiguous x (M, K), weight (N, K), bias (N,), A (r, K), B (N, r)."""
     # BEGIN SOLUTION
-    # starter> # Allocate y (M, N) and launch lora_forward_kernel on a 2-D grid of tiles.
+    # starter> # Step 5: allocate y (M, N); launch lora_forward_kernel on a 2-D grid of tiles.
     # starter> raise NotImplementedError("not implemented yet")
     (m, k), n, r = x.shape, weight.shape[0], lora_a.shape[0]
     y = torch.empty(m, n, dtype=x.dtype, device=x.device)
@@ -135,7 +135,7 @@ def lora_forward(x, weight, bias, lora_a, lora_b, scale):
 def lora_backward(grad, x, weight, lora_a, lora_b, scale):
     """(grad_x (M, K), grad_a (r, K), grad_b (N, r)) for contiguous 2-D inputs."""
     # BEGIN SOLUTION
-    # starter> # Step 6 (after the forward passes): launch lora_grad_x_kernel, then
+    # starter> # Step 7 (after the forward passes): launch lora_grad_x_kernel, then
     # starter> #   grad_a = scale * (g B)^T x and grad_b = scale * g^T (x A^T) with matmul().
     # starter> raise NotImplementedError("not implemented yet")
     (m, k), n, r = x.shape, weight.shape[0], lora_a.shape[0]
