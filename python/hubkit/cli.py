@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -55,8 +56,9 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False
+          ) -> None:
     """hubkit: learn deep learning by building it."""
 
 
@@ -70,13 +72,14 @@ def _workspace(path: Path | None) -> Path | None:
     return found
 
 
-WS_OPTION = typer.Option(None, "--workspace", "-w", help="Workspace folder (default: the "
-                         "one holding the current directory, or $HUBKIT_WORKSPACE).")
+WsOption = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", help="Workspace folder (default: the one holding the current "
+    "directory, or $HUBKIT_WORKSPACE).")]
 
 
 @app.command("list")
 @_friendly
-def list_(workspace: Path | None = WS_OPTION) -> None:
+def list_(workspace: WsOption = None) -> None:
     """The curriculum tree (all parts) with every exercise and its status."""
     from hubkit.curriculum import load_outline
 
@@ -105,7 +108,7 @@ def _exercise_label(eid: str, known: dict, ws: Path | None) -> str:
 
 @app.command()
 @_friendly
-def progress(workspace: Path | None = WS_OPTION) -> None:
+def progress(workspace: WsOption = None) -> None:
     """The outline's objectives, ticked only by passes recorded in the workspace."""
     from hubkit.curriculum import load_outline, ticked
 
@@ -129,9 +132,8 @@ def progress(workspace: Path | None = WS_OPTION) -> None:
 
 @app.command()
 @_friendly
-def init(directory: Path = typer.Argument(Path("hubkit-workspace"),
-                                          help="Folder to create (default: ./hubkit-workspace).")
-         ) -> None:
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path(
+        "hubkit-workspace")) -> None:
     """Create a workspace with every exercise's starter, a README and a progress file."""
     created = wsmod.init_workspace(directory, exmod.all_exercises())
     console.print(f"workspace ready at {directory.resolve()} ({len(created)} files written)")
@@ -140,7 +142,7 @@ def init(directory: Path = typer.Argument(Path("hubkit-workspace"),
 
 @app.command()
 @_friendly
-def hint(exercise_id: str, workspace: Path | None = WS_OPTION) -> None:
+def hint(exercise_id: str, workspace: WsOption = None) -> None:
     """The next hint for an exercise (each call shows one more)."""
     ex = exmod.get_exercise(exercise_id)
     n, text = wsmod.next_hint(_workspace(workspace), ex)
@@ -164,14 +166,15 @@ def _run_one(ex, ws: Path | None, solution: bool, seed: int | None, timing: bool
 
 @app.command()
 @_friendly
-def check(exercise_id: str | None = typer.Argument(None, help="Exercise id, e.g. bias_gelu_cpp."),
-          all_: bool = typer.Option(False, "--all", help="Grade every exercise."),
-          solution: bool = typer.Option(False, "--solution", help="Grade hubkit's own solution."),
-          seed: int | None = typer.Option(None, help="Replay a run with this seed."),
-          no_time: bool = typer.Option(False, "--no-time", help="Skip the speed measurement."),
-          fast: bool = typer.Option(False, "--fast", help="Fewer, smaller cases."),
-          json_out: Path | None = typer.Option(None, "--json", help="Also write results here."),
-          workspace: Path | None = WS_OPTION) -> None:
+def check(exercise_id: Annotated[str | None, typer.Argument(help="e.g. bias_gelu_cpp")] = None,
+          all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
+          solution: Annotated[bool, typer.Option("--solution", help="Grade the answer.")] = False,
+          seed: Annotated[int | None, typer.Option(help="Replay a run with this seed.")] = None,
+          no_time: Annotated[bool, typer.Option("--no-time", help="Skip timing.")] = False,
+          fast: Annotated[bool, typer.Option("--fast", help="Fewer, smaller cases.")] = False,
+          json_out: Annotated[Path | None, typer.Option("--json", help="Write results here.")
+                              ] = None,
+          workspace: WsOption = None) -> None:
     """Grade your implementation of an exercise (or, with --all, every exercise)."""
     if all_ == (exercise_id is not None):
         raise UserError("give one exercise id, or --all")
@@ -216,8 +219,8 @@ def _write_json(results: list[Result], path: Path | None) -> None:
 
 @app.command()
 @_friendly
-def watch(exercise_id: str | None = typer.Argument(None, help="Only this exercise."),
-          workspace: Path | None = WS_OPTION) -> None:
+def watch(exercise_id: Annotated[str | None, typer.Argument(help="Only this exercise.")] = None,
+          workspace: WsOption = None) -> None:
     """Re-check an exercise every time one of its files is saved (Ctrl-C stops)."""
     try:
         from watchfiles import watch as watch_files
@@ -239,14 +242,16 @@ def watch(exercise_id: str | None = typer.Argument(None, help="Only this exercis
 
 
 def _benchmarks_dir() -> Path | None:
-    candidates = [Path(hubkit.__file__).resolve().parents[2] / "benchmarks", Path.cwd() / "benchmarks"]
+    source_tree = Path(hubkit.__file__).resolve().parents[2]
+    candidates = [source_tree / "benchmarks", Path.cwd() / "benchmarks"]
     return next((c for c in candidates if c.is_dir()), None)
 
 
 @app.command()
 @_friendly
-def bench(op: str = typer.Argument(..., help="Op name, e.g. bias_gelu."),
-          extra: list[str] = typer.Argument(None, help="Extra pytest arguments.")) -> None:
+def bench(op: Annotated[str, typer.Argument(help="Op name, e.g. bias_gelu.")],
+          extra: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")
+                           ] = None) -> None:
     """Run benchmarks/bench_<op>.py with pytest-benchmark (from a source checkout)."""
     folder = _benchmarks_dir()
     if folder is None:

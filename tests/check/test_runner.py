@@ -21,7 +21,8 @@ def reference(a, b):
 def cases(ctx):
     out = []
     for n, k, m in ([5, 7, 5], [9, 33, 9]):
-        out.append(Case(f"({n},{k})x({k},{m})", {"a": randn(ctx, n, k), "b": randn(ctx, k, m, layout="transposed")}, reduction=k))
+        a, b = randn(ctx, n, k), randn(ctx, k, m, layout="transposed")
+        out.append(Case(f"({n},{k})x({k},{m})", {"a": a, "b": b}, reduction=k))
     return out
 
 SPEC = OpSpec(reference=reference, cases=cases, grads=("a", "b"),
@@ -100,7 +101,8 @@ def test_forbidden_op_is_flagged_even_if_the_learner_catches_it(ex, tmp_path):
 
 
 def test_transposed_output_is_named(ex, tmp_path):
-    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1).T\n"))
+    body = "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1).T\n"
+    r = check(ex, learner(tmp_path, body))
     assert r.status == "fail" and "expected one transposed" in r.message
 
 
@@ -194,7 +196,8 @@ def test_printing_cannot_forge_a_verdict(ex, tmp_path):
 
 
 def test_same_seed_replays_the_same_failure(ex, tmp_path):
-    files = learner(tmp_path, "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1) + 1e-3\n")
+    body = "def matmul(a, b):\n    return (a[:, :, None] * b[None]).sum(1) + 1e-3\n"
+    files = learner(tmp_path, body)
     first = check(ex, files)
     again = check(ex, files, seed=first.seed)
     assert first.status == again.status == "fail"

@@ -74,9 +74,9 @@ def render_table(results: list[Result], console: Console | None = None) -> None:
     """The `check --all` table: exercise, backend, verdict, error, speedup, machine."""
     console = console or Console()
     table = Table(title="hubkit check --all", title_justify="left")
-    for col in ("exercise", "impl", "backend", "verdict", "error", "speedup vs reference",
-                "machine"):
-        table.add_column(col, overflow="fold")
+    for col in ("exercise", "impl", "backend", "verdict", "error", "speedup vs ref", "machine"):
+        table.add_column(col, overflow="fold", no_wrap=col != "error",
+                         ratio=1 if col == "error" else None)
     machines = {describe(r.machine) for r in results if r.machine}
     short = {m: f"M{i + 1}" for i, m in enumerate(sorted(machines))}
     for r in results:
