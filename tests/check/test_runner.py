@@ -211,3 +211,53 @@ def test_timing_reports_speedups_and_machine(ex):
     assert {"reference", "learner"} <= set(providers)
     assert r.timings["speedup_vs_reference"] > 0
     assert r.machine["tf32"] is False and r.machine["threads"] >= 1
+
+
+CUSTOM_SPEC = '''
+import torch
+from hubkit.check import CustomSpec
+
+def check(learner, ctx):
+    draws = torch.rand(3, generator=ctx.gen)
+    ctx.note("draws " + " ".join(f"{float(d):.6f}" for d in draws))
+    with ctx.guard():
+        value = learner.matmul(torch.ones(2, 2), torch.ones(2, 2))
+    if float(value.sum()) != 8.0:
+        ctx.fail("the 2x2 ones product must sum to 8")
+
+def time_one(impl, ctx):
+    impl.matmul(torch.ones(8, 8), torch.ones(8, 8))
+
+class _Shipped:
+    @staticmethod
+    def matmul(a, b):
+        return a @ b
+
+SPEC = CustomSpec(check=check, time=time_one, shipped=_Shipped())
+'''
+
+
+@pytest.fixture
+def custom(tmp_path):
+    ex = make_exercise(tmp_path / "exercises", ex_id="synthetic_custom")
+    (ex.root / "spec.py").write_text(CUSTOM_SPEC)
+    return ex
+
+
+def test_custom_spec_passes_times_and_replays_its_seed(custom):
+    first = run_check(custom, custom.solution_files(), fast=True, timing=True)
+    assert first.status == "pass", first.message
+    assert first.timings["speedup_vs_shipped"] > 0
+    again = run_check(custom, custom.solution_files(), fast=True, timing=False, seed=first.seed)
+    draws = [n for n in first.notes if n.startswith("draws")]
+    assert draws and draws == [n for n in again.notes if n.startswith("draws")]
+
+
+def test_custom_spec_failure_carries_its_message(custom, tmp_path):
+    r = check(custom, learner(tmp_path, "def matmul(a, b):\n    return a - b\n"))
+    assert r.status == "fail" and "must sum to 8" in r.message
+
+
+def test_unpredictable_seed_differs_between_runs(ex):
+    seeds = {check(ex, ex.solution_files()).seed for _ in range(3)}
+    assert len(seeds) == 3

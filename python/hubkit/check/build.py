@@ -21,8 +21,6 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-import pybind11
-
 CXX_FLAGS = ("-std=c++17", "-O3", "-Wall", "-Wextra", "-fno-math-errno", "-fPIC", "-fopenmp")
 NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC",
               "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90")
@@ -59,9 +57,18 @@ def _tool_version(tool: str) -> str:
         return tool
 
 
+def _pybind11_include() -> str:
+    try:
+        import pybind11
+    except ImportError:
+        raise CompileError("building cpp/cuda exercises needs pybind11: "
+                           "pip install pybind11") from None
+    return pybind11.get_include()
+
+
 def _includes(include_dirs: list[Path]) -> list[str]:
     py_inc = sysconfig.get_paths()["include"]
-    out = ["-isystem", py_inc, "-isystem", pybind11.get_include()]
+    out = ["-isystem", py_inc, "-isystem", _pybind11_include()]
     for d in include_dirs:
         out += ["-I", str(d)]
     return out

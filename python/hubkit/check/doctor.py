@@ -69,8 +69,8 @@ def _backends() -> Table:
     t.add_column("status")
     for name in _backend.BACKENDS:
         reason = _backend.unavailable_reason(name)
-        status = "[green]available[/green]" if reason is None else f"[red]no[/red]: {escape(reason)}"
-        t.add_row(name, status)
+        ok = "[green]available[/green]"
+        t.add_row(name, ok if reason is None else f"[red]no[/red]: {escape(reason)}")
     return t
 
 

@@ -75,7 +75,7 @@ def init_workspace(folder: Path, exercises: list[Exercise]) -> list[Path]:
 def learner_files(ws: Path, ex: Exercise) -> dict[str, Path]:
     """The learner's files for `ex`; ExerciseError naming a missing one."""
     files = {name: ws / ex.id / name for name in ex.files}
-    for name, path in files.items():
+    for path in files.values():
         if not path.is_file():
             raise ExerciseError(f"{path} is missing; run `hubkit init {ws}` to restore the starter")
     return files
