@@ -70,19 +70,33 @@ def _speedup_cell(result: Result) -> str:
     return f"{ratio:.2f}x" if ratio else "-"
 
 
+def short_error(result: Result, width: int = 60) -> str:
+    """One short phrase for a table cell: the hint if there is one, else the first line."""
+    if result.status in ("pass", "not started"):
+        return ""
+    lines = [ln.strip() for ln in result.message.splitlines() if ln.strip()]
+    hints = [ln[len("hint: "):] for ln in lines if ln.startswith("hint: ")]
+    text = hints[0] if hints else (lines[0] if lines else "")
+    if text.startswith("case ") and ": " in text:
+        text = text.split(": ", 1)[1]
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def render_table(results: list[Result], console: Console | None = None) -> None:
-    """The `check --all` table: exercise, backend, verdict, error, speedup, machine."""
+    """The `check --all` table: exercise, backend, verdict, error, speedup vs reference, machine."""
     console = console or Console()
-    table = Table(title="hubkit check --all", title_justify="left")
-    for col in ("exercise", "impl", "backend", "verdict", "error", "speedup vs ref", "machine"):
-        table.add_column(col, overflow="fold", no_wrap=col != "error",
-                         ratio=1 if col == "error" else None)
+    impls = sorted({r.impl for r in results})
+    table = Table(title=f"hubkit check --all ({', '.join(impls)})", title_justify="left")
+    for col in ("exercise", "backend", "verdict", "error", "vs ref", "machine"):
+        wide = col == "error"
+        table.add_column(col, overflow="fold", no_wrap=not wide, ratio=1 if wide else None,
+                         min_width=12 if wide else None)
     machines = {describe(r.machine) for r in results if r.machine}
     short = {m: f"M{i + 1}" for i, m in enumerate(sorted(machines))}
     for r in results:
-        error = "" if r.status in ("pass", "not started") else r.headline[:80]
+        error = short_error(r)
         machine = short.get(describe(r.machine), "-") if r.machine else "-"
-        table.add_row(r.exercise, r.impl, r.backend or r.kind, verdict_text(r.status), error,
+        table.add_row(r.exercise, r.backend or r.kind, verdict_text(r.status), error,
                       _speedup_cell(r), machine)
     console.print(table)
     for m, tag in short.items():
