@@ -247,7 +247,7 @@ def _benchmarks_dir() -> Path | None:
     return next((c for c in candidates if c.is_dir()), None)
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @_friendly
 def bench(op: Annotated[str, typer.Argument(help="Op name, e.g. bias_gelu.")],
           extra: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")
