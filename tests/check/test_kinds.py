@@ -138,3 +138,24 @@ def test_triton_exercise_runs_interpreted_on_cpu(tmp_path):
     if not torch.cuda.is_available():
         assert result.backend == "triton (interpreted)"
         assert result.timings is None  # speed is only reported on a GPU
+
+
+@pytest.mark.gpu
+def test_cuda_exercise_passes_and_is_timed_on_a_gpu(tmp_path):
+    ex = _write(tmp_path / "scale_cuda", CUDA_FILES)
+    result = run_check(ex, ex.solution_files(), fast=True, timing=True)
+    assert result.status == "pass", result.message + result.output
+    assert result.timings["speedup_vs_reference"] > 0
+    assert result.machine["gpu"]
+
+
+@pytest.mark.gpu
+def test_cuda_out_of_bounds_write_is_a_verdict_and_the_next_check_runs(tmp_path):
+    ex = _write(tmp_path / "scale_cuda", CUDA_FILES)
+    bad = tmp_path / "scale.cu"
+    bad.write_text(CUDA_FILES["solution/scale.cu"].replace(
+        "if (i < n) y[i] = 2.0f * x[i];", "y[i + (std::int64_t(1) << 34)] = 2.0f * x[i];"))
+    result = run_check(ex, {"scale.cu": bad}, fast=True, timing=False)
+    assert result.status in ("error", "crash", "fail"), result.message
+    assert result.status != "pass"
+    assert run_check(ex, ex.solution_files(), fast=True, timing=False).status == "pass"
