@@ -22,8 +22,7 @@ import tempfile
 from pathlib import Path
 
 CXX_FLAGS = ("-std=c++17", "-O3", "-Wall", "-Wextra", "-fno-math-errno", "-fPIC", "-fopenmp")
-NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC",
-              "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90")
+NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC")
 
 
 class CompileError(Exception):
@@ -42,6 +41,27 @@ def cxx() -> str:
     if not found:
         raise CompileError("no C++ compiler found: install g++ or clang++ (or set CXX)")
     return found
+
+
+def cuda_archs() -> list[str]:
+    """GPU architectures to build learner CUDA code for: $HUBKIT_CUDA_ARCHS ("80;90"),
+    else this machine's GPU, else sm_80 alone (without a GPU the build only proves it compiles)."""
+    env = os.environ.get("HUBKIT_CUDA_ARCHS")
+    if env:
+        return [a.strip() for a in env.split(";") if a.strip()]
+    import torch
+
+    if torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability()
+        return [f"{major}{minor}"]
+    return ["80"]
+
+
+def _gencode() -> list[str]:
+    out = []
+    for arch in cuda_archs():
+        out += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
+    return out
 
 
 def nvcc() -> str | None:
@@ -98,7 +118,8 @@ def compile_object(source: Path, module: str, include_dirs: list[Path],
     tool = nvcc() if is_cuda else cxx()
     if tool is None:
         raise CompileError("nvcc not found: install the CUDA toolkit to build a cuda exercise")
-    flags = list(NVCC_FLAGS if is_cuda else CXX_FLAGS) + [f"-DHUBKIT_MODULE={module}"]
+    flags = [*NVCC_FLAGS, *_gencode()] if is_cuda else list(CXX_FLAGS)
+    flags.append(f"-DHUBKIT_MODULE={module}")
     headers = sorted(p for d in include_dirs for p in Path(d).glob("*.h*"))
     key = _digest(_tool_version(tool), " ".join(flags), source.read_bytes(),
                   *[h.read_bytes() for h in headers])
