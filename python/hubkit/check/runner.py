@@ -143,8 +143,10 @@ def _death(code: int | None) -> dict[str, Any]:
 
 
 def _tail(path: str, limit: int = 4000) -> str:
+    """The last `limit` bytes the child printed (a learner may print gigabytes)."""
     try:
-        text = Path(path).read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - limit, 0))
+            return f.read().decode(errors="replace")
     except OSError:
         return ""
-    return text[-limit:]
