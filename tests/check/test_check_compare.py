@@ -90,3 +90,9 @@ def test_starter_lines_replace_the_default_stub():
                 "  g();\n  // END SOLUTION\n}\n")
     starter = make_starter(solution, "cpp")
     assert "g();" not in starter and "  // Step 1\n" in starter
+
+
+def test_integer_outputs_must_match_exactly():
+    want = torch.tensor([1, 2, 3])
+    assert_close(torch.tensor([1, 2, 3]), want)
+    assert "differ from the reference" in _message(torch.tensor([1, 2, 4]), want)

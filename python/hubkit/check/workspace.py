@@ -6,6 +6,7 @@ Layout made by `hubkit init DIR`:
     DIR/README.md                 how to work in it
     DIR/<id>/<files>              the starters (and support files) of every exercise
     DIR/results/<id>.json         the latest result of `hubkit check <id>`
+    DIR/results/history.jsonl     every result, one JSON object a line
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def record(ws: Path, result: Result) -> Path:
     out = ws / "results" / f"{result.exercise}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result.to_json(), indent=2))
+    with open(out.parent / "history.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({k: v for k, v in result.to_json().items() if k != "output"}) + "\n")
     if result.impl == "learner" and result.passed:
         data = load_progress(ws)
         data["passed"][result.exercise] = {"when": result.when, "seed": result.seed,
