@@ -96,3 +96,15 @@ def test_integer_outputs_must_match_exactly():
     want = torch.tensor([1, 2, 3])
     assert_close(torch.tensor([1, 2, 3]), want)
     assert "differ from the reference" in _message(torch.tensor([1, 2, 4]), want)
+
+
+def test_chi_square_accepts_a_fair_sampler_and_rejects_a_biased_one(gen):
+    from hubkit.check import chi_square, expect_frequencies
+
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    fair = torch.bincount(torch.multinomial(probs, 20000, True, generator=gen), minlength=4)
+    assert chi_square(fair, probs)[1] > 1e-4
+    biased = torch.bincount(torch.multinomial(probs.flip(0), 20000, True, generator=gen),
+                            minlength=4)
+    with pytest.raises(CheckFailure, match="do not follow the expected probabilities"):
+        expect_frequencies(biased, probs, "sampled indices")
