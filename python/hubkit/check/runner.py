@@ -48,6 +48,13 @@ def _context():
     return ctx
 
 
+def _warm_up() -> None:
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
     """Compile cpp/cuda files; return (module path, None) or (None, compiler output)."""
     if ex.kind not in ("cpp", "cuda"):
@@ -77,6 +84,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
+    _warm_up()  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
