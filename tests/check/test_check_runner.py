@@ -173,10 +173,10 @@ def test_segfault_is_a_verdict_and_the_next_check_still_runs(ex, tmp_path):
     assert check(ex, ex.solution_files()).status == "pass"
 
 
-def test_endless_loop_times_out_and_the_next_check_still_runs(tmp_path):
-    ex = make_exercise(tmp_path / "exercises", timeout=4)
+def test_endless_loop_times_out_and_the_next_check_still_runs(ex, tmp_path):
     t0 = time.perf_counter()
-    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    while True:\n        pass\n"))
+    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    while True:\n        pass\n"),
+              timeout=4)
     assert r.status == "timeout" and "timed out" in r.message
     assert time.perf_counter() - t0 < 4 + 15
     assert check(ex, ex.solution_files()).status == "pass"
