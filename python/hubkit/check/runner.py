@@ -11,6 +11,7 @@ forge a verdict. A child that dies (segfault, abort) or outlives the timeout
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import secrets
@@ -23,7 +24,7 @@ from typing import Any
 
 from hubkit.check import build
 from hubkit.check.exercises import Exercise
-from hubkit.check.result import Result
+from hubkit.check.result import STATUSES, Result
 
 _SIGNALS = {
     "SIGSEGV": "segmentation fault (SIGSEGV): a read or write outside your buffers? "
@@ -93,10 +94,12 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     payload = {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
                "files": {k: str(v) for k, v in files.items()}, "module": module, "seed": seed,
                "fast": fast, "timing": timing}
-    result = _run_child(payload, timeout or ex.timeout)
-    result.update(base)
-    result["elapsed_s"] = time.perf_counter() - started
-    return Result(**result)
+    reply = _run_child(payload, timeout or ex.timeout)
+    known = {f.name for f in dataclasses.fields(Result)} - set(base) - {"elapsed_s", "when"}
+    fields = {k: v for k, v in reply.items() if k in known}
+    if fields.get("status") not in STATUSES:
+        fields = {"status": "error", "message": f"malformed reply from the child: {reply!r:.200}"}
+    return Result(**base, **fields, elapsed_s=time.perf_counter() - started)
 
 
 def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -126,7 +129,10 @@ def _wait(proc, reader, timeout: float) -> dict[str, Any]:
             except (EOFError, OSError):
                 break  # the child died before sending
             proc.join(10)
-            return message
+            if proc.is_alive():  # e.g. a thread the learner started keeps it from exiting
+                proc.kill()
+                proc.join()
+            return message if isinstance(message, dict) else {"reply": message}
         if not proc.is_alive():
             proc.join()
             if reader.poll(0):
