@@ -261,3 +261,8 @@ def test_custom_spec_failure_carries_its_message(custom, tmp_path):
 def test_unpredictable_seed_differs_between_runs(ex):
     seeds = {check(ex, ex.solution_files()).seed for _ in range(3)}
     assert len(seeds) == 3
+
+
+def test_syntax_error_names_the_file_and_line(ex, tmp_path):
+    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    return a +\n"))
+    assert r.status == "error" and "SyntaxError" in r.message and "mm.py:4" in r.message
