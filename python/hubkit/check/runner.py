@@ -45,7 +45,9 @@ def _context():
     # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
     # inherits this environment, so the learner's OpenMP loops see the pinned count.
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-    ctx.set_forkserver_preload(["torch", "hubkit.check.child"])
+    # subtle: the learner guard (a TorchDispatchMode) imports torch._dynamo on its first
+    # op, ~5 s on a 2-core machine; preloading it once here saves that in every child.
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", "hubkit.check.child"])
     return ctx
 
 
