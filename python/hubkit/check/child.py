@@ -15,15 +15,12 @@ from types import ModuleType
 from typing import Any
 
 import torch
-import torch._dynamo  # noqa: F401  (see below)
 
 from hubkit.check.exercises import NOT_IMPLEMENTED
 
-# subtle: the fork server preloads this module, so anything imported here is
-# paid for once instead of in every child. Entering a TorchDispatchMode imports
-# torch._dynamo (~3 s); importing it here keeps each check at a fraction of a
-# second. Only imports, no tensor work: OpenMP threads started before a fork
-# would hang the children.
+# subtle: the fork server preloads this module (and torch._dynamo, see runner), so
+# imports here are paid once, not per child. Keep it to imports, no tensor work:
+# OpenMP threads started before a fork would hang the children.
 
 
 def main(conn, payload: dict[str, Any]) -> None:
