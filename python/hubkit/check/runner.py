@@ -12,6 +12,7 @@ forge a verdict. A child that dies (segfault, abort) or outlives the timeout
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import os
 import secrets
@@ -38,8 +39,10 @@ _SIGNALS = {
 }
 
 
-def _context():
-    if sys.platform == "win32":  # pragma: no cover
+def _context(kind: str = "python"):
+    """Fork server (torch preloaded) by default; a fresh spawned interpreter where the
+    child will use a GPU, since CUDA state does not survive a fork."""
+    if sys.platform == "win32" or (kind in ("cuda", "triton") and _gpu_here()):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
@@ -51,8 +54,15 @@ def _context():
     return ctx
 
 
-def _warm_up() -> None:
-    if _context().get_start_method() == "forkserver":
+@functools.cache
+def _gpu_here() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _warm_up(kind: str) -> None:
+    if _context(kind).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -87,7 +97,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
-    _warm_up()  # the fork server imports torch while the compiler runs
+    _warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
@@ -105,7 +115,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
 
 
 def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    ctx = _context()
+    ctx = _context(payload["kind"])
     fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
     os.close(fd)
     payload["log"] = log
