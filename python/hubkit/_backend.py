@@ -70,7 +70,7 @@ def triton_interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _triton_installed() -> bool:
     return importlib.util.find_spec("triton") is not None
 
@@ -132,9 +132,6 @@ def _runs_on(spec: OpBackends, name: str, device: torch.device) -> bool:
     return name in spec.cpu or (name in spec.interpreted and triton_interpreted())
 
 
-# subtle: torch.compile cannot trace ContextVar.get; the choice is fixed when a
-# graph is traced anyway, so dynamo calls this eagerly and bakes in the answer.
-@torch.compiler.assume_constant_result
 def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) -> str:
     """The backend that runs `spec.op` on `device`.
 
@@ -167,3 +164,11 @@ def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) 
     if reason is not None:
         raise BackendUnavailableError(f"backend {asked!r} is not available: {reason}")
     return asked
+
+
+# subtle: torch.compile cannot trace ContextVar.get. The choice is fixed once a
+# graph is traced anyway, so dynamo may call `resolve` eagerly and bake in the
+# answer. This is exactly what torch.compiler.assume_constant_result does (it
+# sets this flag); calling it here would import torch._dynamo, and with it
+# triton, on `import hubkit`. tests/activations checks fullgraph compile works.
+resolve._dynamo_marked_constant = True

@@ -29,7 +29,7 @@ DTYPE_CODES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build_info() -> dict:
     """What CMake recorded at install time (see csrc/build_info.json.in)."""
     try:
@@ -39,7 +39,7 @@ def build_info() -> dict:
     return json.loads(text)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> tuple[ModuleType | None, str | None]:
     try:
         return importlib.import_module(f"hubkit.{name}"), None
