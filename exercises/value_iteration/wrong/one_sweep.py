@@ -22,7 +22,6 @@ def value_iteration(P: np.ndarray, R: np.ndarray, gamma: float, tol: float = 1e-
     V = np.zeros(P.shape[0])
     for _ in range(max_iters):
         V_new = bellman_backup(P, R, gamma, V).max(axis=1)
-        done = np.max(np.abs(V_new - V)) < tol
         V = V_new
         break  # stops after one sweep
     return V, bellman_backup(P, R, gamma, V).argmax(axis=1)
