@@ -6,14 +6,40 @@
 #include <new>
 #include <vector>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace hubkit::replay {
 
-namespace {
-Bytes zeroed(std::size_t bytes) {
+constexpr std::size_t kMapThreshold = std::size_t{4} << 20;  // 4 MiB
+
+void MappedDeleter::operator()(std::uint8_t* p) const {
+#ifdef __linux__
+  if (bytes > 0) {
+    munmap(p, bytes);
+    return;
+  }
+#endif
+  std::free(p);
+}
+
+Bytes zeroed_bytes(std::size_t bytes) {
+#ifdef __linux__
+  if (bytes >= kMapThreshold) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    return Bytes(static_cast<std::uint8_t*>(p), MappedDeleter{bytes});
+  }
+#endif
   auto* p = static_cast<std::uint8_t*>(std::calloc(bytes > 0 ? bytes : 1, 1));
   if (p == nullptr) throw std::bad_alloc();
-  return Bytes(p);
+  return Bytes(p, MappedDeleter{0});
 }
+
+namespace {
+Bytes zeroed(std::size_t bytes) { return zeroed_bytes(bytes); }
 }  // namespace
 
 ReplayCore::ReplayCore(std::size_t capacity_, std::size_t obs_bytes_, std::size_t action_bytes_,

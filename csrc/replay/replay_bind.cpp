@@ -23,6 +23,8 @@ using F64 = py::array_t<double, py::array::c_style>;
 using I64 = py::array_t<std::int64_t, py::array::c_style>;
 using Bool = py::array_t<bool, py::array::c_style>;
 
+constexpr std::size_t kReleaseGilBytes = 4096;
+
 void expect(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
@@ -71,8 +73,15 @@ class PyReplay {
     const bool d = done.ptr() == Py_True;
     Rows rows{static_cast<const std::uint8_t*>(o), static_cast<const std::uint8_t*>(ap), &r,
               static_cast<const std::uint8_t*>(no), &d};
-    py::gil_scoped_release release;
-    core_.add(rows, 1);
+    // subtle: copying a few hundred bytes takes less time than handing the GIL over and
+    // back, so small rows are written with the GIL held (the core's mutex still guards
+    // them; the core never waits for the GIL while holding its mutex, so no deadlock).
+    if (core_.obs_bytes < kReleaseGilBytes) {
+      core_.add(rows, 1);
+    } else {
+      py::gil_scoped_release release;
+      core_.add(rows, 1);
+    }
     return true;
   }
 
@@ -151,18 +160,23 @@ class PyReplay {
     float f32;
   };
 
+  // The data of h if it is a C-contiguous ndarray of exactly this dtype and shape.
+  // Reads NumPy's array struct directly: this runs on every add of an env loop.
   static const void* exact(py::handle h, const py::dtype& dtype,
                            const std::vector<py::ssize_t>& shape) {
-    if (!py::isinstance<py::array>(h)) return nullptr;
-    auto a = py::reinterpret_borrow<py::array>(h);
-    if (!a.dtype().equal(dtype) || a.ndim() != static_cast<py::ssize_t>(shape.size()) ||
-        (a.flags() & py::array::c_style) == 0) {
+    if (!py::detail::npy_api::get().PyArray_Check_(h.ptr())) return nullptr;
+    const auto* a = py::detail::array_proxy(h.ptr());
+    if (a->nd != static_cast<int>(shape.size()) ||
+        (a->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) == 0) {
       return nullptr;
     }
     for (std::size_t k = 0; k < shape.size(); ++k) {
-      if (a.shape(k) != shape[k]) return nullptr;
+      if (a->dimensions[k] != shape[k]) return nullptr;
     }
-    return a.data();
+    if (a->descr != dtype.ptr() && !py::reinterpret_borrow<py::dtype>(a->descr).equal(dtype)) {
+      return nullptr;
+    }
+    return a->data;
   }
 
   const void* scalar_action(py::handle h, Scalar& a) const {
