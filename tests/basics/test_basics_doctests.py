@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["autograd", "calculus", "matmul", "optim", "reference", "regularization", "schedules"]
+MODULES = ["autograd", "calculus", "matmul", "optim", "reference", "regularization", "schedules",
+           "train"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -121,3 +121,38 @@ def test_relative_error_is_zero_for_equal_and_one_for_opposite():
 def test_relative_error_rejects_shape_mismatch():
     with pytest.raises(ValueError, match="^b:"):
         relative_error(np.ones(2), np.ones(3))
+
+
+def test_gradient_check_verifies_batch_norm_backward():
+    from hubkit.basics.reference import batch_norm_backward, batch_norm_train
+
+    rng = np.random.default_rng(5)
+    x, dy = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    gamma, beta = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+
+    def loss(v):  # <dy, bn(v)>: its gradient in v is exactly the backward's dx
+        return float((batch_norm_train(v.reshape(6, 3), gamma, beta)[0] * dy).sum())
+
+    def dx(v):
+        _, _, _, cache = batch_norm_train(v.reshape(6, 3), gamma, beta)
+        return batch_norm_backward(dy, cache)[0].reshape(-1)
+    ok, err = gradient_check(loss, dx, x.reshape(-1), tol=1e-6)
+    assert ok, err
+
+
+def test_gradient_check_verifies_scalar_autograd():
+    from hubkit.basics.reference import Value
+
+    def build(v, lift):
+        a, b, c = (lift(x) for x in v)
+        return ((a * b).tanh() + (c ** 2 + 1.0).log() * a - b / (c.exp() + 1.0)) ** 2
+
+    def f(v):
+        return build(v, Value).data
+
+    def grad(v):
+        leaves = [Value(x) for x in v]
+        build(leaves, lambda leaf: leaf).backward()
+        return np.array([leaf.grad for leaf in leaves])
+    ok, err = gradient_check(f, grad, np.array([0.4, -1.1, 0.7]))
+    assert ok, err

@@ -65,7 +65,7 @@ def test_exercise_verdict(exercise_id: str, impl: str, tmp_path: Path):
         return
     wrong = next(w for w in ex.wrong if f"wrong:{w.file}" == impl)
     files = dict(ex.solution_files())
-    files[wrong.replaces] = ex.root / wrong.file
+    files[wrong.replaces] = wrong.source(ex, tmp_path)
     result = run_check(ex, files, impl=impl, fast=True, timing=False)
     assert result.status != "pass", f"{wrong.file} passed the checker"
     assert wrong.expect in result.message, (
