@@ -78,7 +78,7 @@ def _check_frequencies(ctx, buf, weights: np.ndarray, draws: int) -> None:
         counts[buf.find(float(u))] += 1
     expected = weights / weights.sum() * draws
     p = stats.chisquare(counts, expected).pvalue
-    if p < 1e-4:
+    if p < 1e-6:  # a correct solution fails about once in 10^6 runs
         ctx.fail(f"sampling frequencies do not follow p^alpha / sum p^alpha (chi^2 p = {p:.1e})")
     ctx.note(f"chi^2 p = {p:.3f} over {draws} draws")
 

@@ -5,7 +5,9 @@
    action (greedy share 1 - eps + eps / A) and with all-tied values (uniform).
 3. train on FrozenLake 4x4: the greedy policy of the learned Q, scored exactly
    on FrozenLake's own model (hubkit.rl.mdp.from_gymnasium), must be worth at
-   least 90% of the optimal value from the start state.
+   least 90% of the optimal value from the start state (fast: plain ice, 1000
+   episodes, 150 of 150 seeds optimal); the full check uses slippery ice, 3000
+   episodes and 50% (20 seeds scored 0.70-1.0 of the optimum).
 """
 
 from __future__ import annotations
@@ -63,14 +65,14 @@ def _check_epsilon_greedy(learner, ctx: CheckContext, draws: int) -> None:
     expected[1] += (1 - eps) * draws
     counts = np.bincount(acts, minlength=4)[:4]
     p = stats.chisquare(counts, expected).pvalue
-    if p < 1e-4:
+    if p < 1e-6:  # a correct solution fails about once in 10^6 runs
         ctx.fail(f"epsilon-greedy frequencies {counts.tolist()} do not match eps = {eps}: "
                  f"expected about {expected.round().astype(int).tolist()} (a random action, "
                  f"which may be the greedy one, with probability eps; chi^2 p = {p:.1e})")
     with ctx.guard():
         tied = np.array([learner.epsilon_greedy(np.zeros(4), 0.0, rng) for _ in range(draws // 4)])
     counts = np.bincount(tied, minlength=4)[:4]
-    if stats.chisquare(counts).pvalue < 1e-4:
+    if stats.chisquare(counts).pvalue < 1e-6:
         ctx.fail(f"epsilon_greedy breaks ties always the same way ({counts.tolist()} over "
                  "four tied actions): pick uniformly among the best actions")
 
@@ -80,7 +82,7 @@ def _check_training(learner, ctx: CheckContext) -> None:
 
     slippery = not ctx.fast
     env = gym.make("FrozenLake-v1", is_slippery=slippery)
-    episodes = 3_000 if slippery else 400
+    episodes = 3_000 if slippery else 1_000
     with ctx.guard():
         Q = np.asarray(learner.train(env, episodes, lr=0.1, gamma=0.99, seed=_seed(ctx)))
     if Q.shape != (16, 4):
@@ -88,7 +90,7 @@ def _check_training(learner, ctx: CheckContext) -> None:
     model = mdp.from_gymnasium(env, gamma=0.99)
     V_star, _ = mdp.value_iteration(model)
     V = mdp.policy_evaluation_exact(model, mdp.greedy_policy(Q))
-    need = 0.75 if slippery else 0.9
+    need = 0.5 if slippery else 0.9  # slippery runs vary: 20 seeds gave 0.70-1.0 of V*
     if V[0] < need * V_star[0]:
         ctx.fail(f"train: after {episodes} episodes the greedy policy is worth {V[0]:.3f} from "
                  f"the start, below {need:.0%} of the optimum {V_star[0]:.3f}")
