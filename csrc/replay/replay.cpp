@@ -69,13 +69,19 @@ void ReplayCore::add(const Rows& rows, std::size_t n) {
   }
 }
 
+// One pass per field: each pass streams rows of one array into one output.
 void ReplayCore::gather(const std::int64_t* indices, std::size_t n, const OutRows& out) const {
+  auto rows = [&](const std::uint8_t* src, std::uint8_t* dst, std::size_t bytes) {
+    for (std::size_t k = 0; k < n; ++k) {
+      std::memcpy(dst + k * bytes, src + static_cast<std::size_t>(indices[k]) * bytes, bytes);
+    }
+  };
+  rows(obs_.get(), out.obs, obs_bytes);
+  rows(next_obs_.get(), out.next_obs, obs_bytes);
+  rows(action_.get(), out.action, action_bytes);
   const auto* reward = reinterpret_cast<const float*>(reward_.get());
   for (std::size_t k = 0; k < n; ++k) {
     const auto j = static_cast<std::size_t>(indices[k]);
-    std::memcpy(out.obs + k * obs_bytes, obs_.get() + j * obs_bytes, obs_bytes);
-    std::memcpy(out.action + k * action_bytes, action_.get() + j * action_bytes, action_bytes);
-    std::memcpy(out.next_obs + k * obs_bytes, next_obs_.get() + j * obs_bytes, obs_bytes);
     out.reward[k] = reward[j];
     out.done[k] = done_[j] != 0;
   }
