@@ -151,3 +151,13 @@ def test_bad_actions_raise_and_change_nothing(actions):
     with pytest.raises(ValueError, match="actions"):
         env.step(actions)
     np.testing.assert_array_equal(env.core.obs, obs)
+
+
+def test_version_mismatch_with_installed_mujoco_is_a_clear_import_error(monkeypatch):
+    import mujoco
+
+    from hubkit.envs.vector import load_extension
+
+    monkeypatch.setattr(mujoco, "mj_version", lambda: 3_003_000)
+    with pytest.raises(ImportError, match="built against mujoco .* reinstall hubkit"):
+        load_extension()
