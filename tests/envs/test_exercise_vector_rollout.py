@@ -4,11 +4,16 @@ solution passes, and each known-wrong implementation is rejected with its messag
 from __future__ import annotations
 
 import shutil
-import tomllib
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 pytestmark = pytest.mark.mujoco
 pytest.importorskip("mujoco")
