@@ -3,9 +3,13 @@
 // Every function takes raw addresses (tensor.data_ptr()), sizes and a dtype
 // code, and releases the GIL while it works. Python validates arguments first.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "bias_gelu/bias_gelu.h"
+#include "conv2d/conv2d.h"
 #include "common.h"
+
+namespace hubkit::replay { void bind_replay(pybind11::module_& m); }
 
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
@@ -25,4 +29,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cpu, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
         py::arg("rows"), py::arg("cols"), py::arg("dtype"));
+
+  m.def("conv2d_forward", &hubkit::conv2d_forward_cpu, release_gil(),
+        py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("dims"),
+        py::arg("dtype"));
+  m.def("conv2d_backward", &hubkit::conv2d_backward_cpu, release_gil(),
+        py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
+        py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"));
+  hubkit::replay::bind_replay(m);  // rl: ReplayCore (csrc/replay/replay_bind.cpp)
 }

@@ -4,8 +4,10 @@
 // (torch.cuda.current_stream().cuda_stream) on every launch.
 #include <cuda_runtime_api.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "bias_gelu/bias_gelu_cuda.h"
+#include "conv2d/conv2d_cuda.h"
 
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
@@ -35,4 +37,12 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cuda, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
         py::arg("rows"), py::arg("cols"), py::arg("dtype"), py::arg("stream"));
+
+  m.def("conv2d_forward", &hubkit::conv2d_forward_cuda, release_gil(),
+        py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("dims"),
+        py::arg("dtype"), py::arg("stream"));
+  m.def("conv2d_backward", &hubkit::conv2d_backward_cuda, release_gil(),
+        py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
+        py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"),
+        py::arg("stream"));
 }

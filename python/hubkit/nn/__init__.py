@@ -3,6 +3,13 @@
 A thin facade: each layer lives in its topic slice (`hubkit.<topic>.layers`).
 """
 
-from hubkit.activations.layers import LinearGELU
+from hubkit.activations.layers import LinearGELU  # noqa: F401
+from hubkit.attention.layers import (  # noqa: F401
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+)
+from hubkit.cnn.layers import AvgPool2d, Conv2d, LeNet5, MaxPool2d, ResNet18  # noqa: F401
 
-__all__ = ["LinearGELU"]
+__all__ = sorted(name for name in dir() if not name.startswith("_"))

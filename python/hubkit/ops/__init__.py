@@ -3,18 +3,15 @@
 A thin facade: each op lives in its topic slice (`hubkit.<topic>.ops`).
 """
 
-from hubkit._backend import (
+from hubkit._backend import (  # noqa: F401
     BACKENDS,
     BackendUnavailableError,
     available_backends,
     use_backend,
 )
-from hubkit.activations.ops import bias_gelu
+from hubkit.activations.ops import bias_gelu  # noqa: F401
+from hubkit.attention.ops import attention  # noqa: F401
+from hubkit.cnn.ops import conv2d  # noqa: F401
+from hubkit.peft.ops import lora_linear  # noqa: F401
 
-__all__ = [
-    "BACKENDS",
-    "BackendUnavailableError",
-    "available_backends",
-    "bias_gelu",
-    "use_backend",
-]
+__all__ = sorted(name for name in dir() if not name.startswith("_"))

@@ -1,0 +1,75 @@
+"""conv2d: hubkit backends vs torch's own conv2d (oneDNN on CPU, cuDNN on GPU).
+
+Run: `pytest benchmarks/bench_conv2d.py --benchmark-columns=median,iqr`
+(or `hubkit bench conv2d`). CPU cases are float32 on torch's thread count (the
+cpp backend uses as many OpenMP threads); CUDA cases are bfloat16 and skip
+without a GPU. Groups are "conv2d <device> <shape> <fwd|fwd+bwd>".
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import hubkit
+from benchmarks.conftest import record
+
+# (N, C, K, H, W, R, S, stride, padding)
+SHAPES = {
+    "small": (4, 16, 32, 32, 32, 3, 3, 1, 1),
+    "resnet56": (8, 64, 64, 56, 56, 3, 3, 1, 1),
+    "resnet28": (16, 128, 128, 28, 28, 3, 3, 1, 1),
+}
+# The reference backend is slow on the heavy shapes: one timed round there.
+ROUNDS = {"reference": 1}
+
+
+def _providers(device: str):
+    names = ["torch"]
+    avail = hubkit.ops.available_backends()
+    names += [b for b in (("cpp", "reference") if device == "cpu" else ("cuda",)) if b in avail]
+    return names
+
+
+CASES = [(d, s, m, p) for d in ("cpu", "cuda") for s in SHAPES for m in ("fwd", "fwd+bwd")
+         for p in (_providers(d) if d == "cpu" or torch.cuda.is_available() else [])]
+
+
+def _fn(provider, x, w, pad, mode):
+    def conv():
+        if provider == "torch":
+            return F.conv2d(x, w, None, 1, pad)
+        return hubkit.ops.conv2d(x, w, None, 1, pad, backend=provider)
+
+    if mode == "fwd":
+        return conv
+
+    def both():
+        y = conv()
+        y.backward(torch.ones_like(y))
+        return y
+
+    return both
+
+
+@pytest.mark.parametrize("device,shape,mode,provider", CASES,
+                         ids=[f"{d}-{s}-{m}-{p}" for d, s, m, p in CASES])
+def test_conv2d(benchmark, sync, device, shape, mode, provider):
+    n, c, k, h, wd, r, s, stride, pad = SHAPES[shape]
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(n, c, h, wd, device=device, dtype=dtype, generator=gen)
+    w = torch.randn(k, c, r, s, device=device, dtype=dtype, generator=gen) / (c * r * s) ** 0.5
+    x.requires_grad_(mode != "fwd")
+    w.requires_grad_(mode != "fwd")
+    fn = _fn(provider, x, w, pad, mode)
+    with torch.no_grad():
+        want = F.conv2d(x.float(), w.float(), None, 1, pad)
+    torch.testing.assert_close(fn().detach().float(), want, atol=5e-2, rtol=5e-2)
+    record(benchmark, op="conv2d", provider=provider,
+           shape=f"{device} N{n} C{c} K{k} {h}x{wd} {r}x{s} {str(dtype)[6:]} {mode}",
+           backend=provider, device=device, mode=mode, threads=torch.get_num_threads(),
+           gflop=2 * n * k * c * r * s * h * wd * (1 if mode == "fwd" else 3) / 1e9)
+    rounds = ROUNDS.get(provider, 5 if shape != "small" else 20)
+    benchmark.pedantic(lambda: (fn(), sync()), rounds=rounds, iterations=1, warmup_rounds=1)

@@ -1,0 +1,144 @@
+#include "replay/replay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <vector>
+
+namespace hubkit::replay {
+
+namespace {
+Bytes zeroed(std::size_t bytes) {
+  auto* p = static_cast<std::uint8_t*>(std::calloc(bytes > 0 ? bytes : 1, 1));
+  if (p == nullptr) throw std::bad_alloc();
+  return Bytes(p);
+}
+}  // namespace
+
+ReplayCore::ReplayCore(std::size_t capacity_, std::size_t obs_bytes_, std::size_t action_bytes_,
+                       bool prioritized_, double alpha_)
+    : capacity(capacity_), obs_bytes(obs_bytes_), action_bytes(action_bytes_),
+      prioritized(prioritized_), alpha(alpha_),
+      obs_(zeroed(capacity_ * obs_bytes_)), action_(zeroed(capacity_ * action_bytes_)),
+      reward_(zeroed(capacity_ * sizeof(float))), next_obs_(zeroed(capacity_ * obs_bytes_)),
+      done_(zeroed(capacity_)), tree_(prioritized_ ? capacity_ : 1) {}
+
+void ReplayCore::write_row(std::size_t slot, const Rows& rows, std::size_t i) {
+  std::memcpy(obs_.get() + slot * obs_bytes, rows.obs + i * obs_bytes, obs_bytes);
+  std::memcpy(action_.get() + slot * action_bytes, rows.action + i * action_bytes, action_bytes);
+  std::memcpy(next_obs_.get() + slot * obs_bytes, rows.next_obs + i * obs_bytes, obs_bytes);
+  reinterpret_cast<float*>(reward_.get())[slot] = rows.reward[i];
+  done_[slot] = rows.done[i] ? 1 : 0;
+}
+
+void ReplayCore::add(const Rows& rows, std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double leaf = std::pow(max_priority_, alpha);
+  for (std::size_t i = 0; i < n; ++i) {
+    write_row(pos_, rows, i);
+    if (prioritized) tree_.set(pos_, leaf);
+    pos_ = (pos_ + 1) % capacity;
+    size_ = std::min(size_ + 1, capacity);
+  }
+}
+
+void ReplayCore::gather(const std::int64_t* indices, std::size_t n, const OutRows& out) const {
+  const auto* reward = reinterpret_cast<const float*>(reward_.get());
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto j = static_cast<std::size_t>(indices[k]);
+    std::memcpy(out.obs + k * obs_bytes, obs_.get() + j * obs_bytes, obs_bytes);
+    std::memcpy(out.action + k * action_bytes, action_.get() + j * action_bytes, action_bytes);
+    std::memcpy(out.next_obs + k * obs_bytes, next_obs_.get() + j * obs_bytes, obs_bytes);
+    out.reward[k] = reward[j];
+    out.done[k] = done_[j] != 0;
+  }
+}
+
+void ReplayCore::sample(std::size_t n, std::uint64_t seed, double beta, const OutRows& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Xoshiro256 rng(seed);
+  if (prioritized) {
+    sample_prioritized(n, rng, beta, out);
+  } else {
+    for (std::size_t k = 0; k < n; ++k) out.indices[k] = static_cast<std::int64_t>(rng.below(size_));
+  }
+  gather(out.indices, n, out);
+}
+
+// Stratified: split [0, total) into n equal segments and draw one prefix in each,
+// so every index is drawn with probability p_i^alpha / sum_j p_j^alpha per draw on average.
+void ReplayCore::sample_prioritized(std::size_t n, Xoshiro256& rng, double beta,
+                                    const OutRows& out) {
+  const double total = tree_.total();
+  const double segment = total / static_cast<double>(n);
+  std::vector<double> weights(n);
+  double max_weight = 0.0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const double prefix = (static_cast<double>(k) + rng.uniform()) * segment;
+    const std::size_t i = tree_.find(prefix, size_);
+    out.indices[k] = static_cast<std::int64_t>(i);
+    const double prob = tree_.get(i) / total;
+    weights[k] = std::pow(static_cast<double>(size_) * prob, -beta);
+    max_weight = std::max(max_weight, weights[k]);
+  }
+  // Weights are normalized by the batch's largest weight, so they only scale updates down.
+  for (std::size_t k = 0; k < n; ++k) out.weights[k] = static_cast<float>(weights[k] / max_weight);
+}
+
+void ReplayCore::update_priorities(const std::int64_t* indices, const double* priorities,
+                                   std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t k = 0; k < n; ++k) {
+    tree_.set(static_cast<std::size_t>(indices[k]), std::pow(priorities[k], alpha));
+    max_priority_ = std::max(max_priority_, priorities[k]);
+  }
+}
+
+std::uint64_t ReplayCore::next_seed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return splitmix64(rng_state_);
+}
+
+std::size_t ReplayCore::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return size_;
+}
+
+std::size_t ReplayCore::pos() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pos_;
+}
+
+void ReplayCore::set_rng_state(std::uint64_t state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rng_state_ = state;
+}
+
+ReplayCore::State ReplayCore::get_state(std::uint8_t* obs, std::uint8_t* action, float* reward,
+                                        std::uint8_t* next_obs, bool* done, double* leaves) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::memcpy(obs, obs_.get(), capacity * obs_bytes);
+  std::memcpy(action, action_.get(), capacity * action_bytes);
+  std::memcpy(reward, reward_.get(), capacity * sizeof(float));
+  std::memcpy(next_obs, next_obs_.get(), capacity * obs_bytes);
+  for (std::size_t i = 0; i < capacity; ++i) done[i] = done_[i] != 0;
+  if (prioritized) {
+    for (std::size_t i = 0; i < capacity; ++i) leaves[i] = tree_.get(i);
+  }
+  return State{size_, pos_, rng_state_, max_priority_};
+}
+
+void ReplayCore::set_state(const State& s, const Rows& rows, const double* leaves) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < capacity; ++i) write_row(i, rows, i);
+  if (prioritized) {
+    for (std::size_t i = 0; i < capacity; ++i) tree_.set(i, leaves[i]);
+  }
+  size_ = s.size;
+  pos_ = s.pos;
+  rng_state_ = s.rng_state;
+  max_priority_ = s.max_priority;
+}
+
+}  // namespace hubkit::replay

@@ -1,0 +1,74 @@
+"""hubkit's checker: grades a learner's implementation of an exercise.
+
+An exercise is a folder `exercises/<id>/` (format: exercises/README.md) whose
+`spec.py` declares either an `OpSpec` (a tensor function with one right answer:
+cases, float64 reference, adapter, hubkit's shipped op) or a `CustomSpec` (its
+own statistical or invariant checks). `check(...)` grades one implementation
+in an isolated child process and returns a `Result`.
+
+Example:
+    >>> from hubkit.check import get_exercise
+    >>> get_exercise("bias_gelu_cpp").kind
+    'cpp'
+"""
+
+from hubkit.check.compare import assert_close, tolerance
+from hubkit.check.exercises import (
+    NOT_IMPLEMENTED,
+    Exercise,
+    ExerciseError,
+    all_exercises,
+    exercises_root,
+    get_exercise,
+    make_starter,
+)
+from hubkit.check.result import STATUSES, Result
+from hubkit.check.spec import (
+    Case,
+    CheckContext,
+    CheckFailure,
+    CustomSpec,
+    OpSpec,
+    expect_close,
+    randn,
+)
+
+__all__ = [
+    "NOT_IMPLEMENTED",
+    "STATUSES",
+    "Case",
+    "CheckContext",
+    "CheckFailure",
+    "CustomSpec",
+    "Exercise",
+    "ExerciseError",
+    "OpSpec",
+    "Result",
+    "all_exercises",
+    "assert_close",
+    "check",
+    "check_solution",
+    "exercises_root",
+    "expect_close",
+    "get_exercise",
+    "make_starter",
+    "randn",
+    "tolerance",
+]
+
+
+def check(exercise_id: str, files: dict | None = None, **kwargs) -> Result:
+    """Grade `files` ({learner file name: path}) for an exercise in an isolated process.
+
+    Keyword arguments go to `hubkit.check.runner.run_check` (seed, fast, timing,
+    timeout, impl).
+    """
+    from hubkit.check.runner import run_check
+
+    ex = get_exercise(exercise_id)
+    return run_check(ex, files if files is not None else ex.solution_files(), **kwargs)
+
+
+def check_solution(exercise_id: str, **kwargs) -> Result:
+    """Grade hubkit's own shipped solution of an exercise."""
+    return check(exercise_id, None, impl="solution", **kwargs)

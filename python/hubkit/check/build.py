@@ -1,0 +1,136 @@
+"""Compiling a learner's C++/CUDA files into a pybind11 module, cached by content hash.
+
+Layout of a cpp/cuda exercise (see exercises/README.md): the learner edits
+plain C++ (`files`); the exercise ships the header and `bindings.cpp`
+(`support`), whose `PYBIND11_MODULE(HUBKIT_MODULE, m)` registers the learner's
+functions. Each source compiles to its own object with hubkit's flags
+(C++17, -O3, OpenMP), so the heavy pybind11 translation unit is compiled once
+per exercise and a learner's edit recompiles only their file (~0.5 s).
+Objects and modules are cached under `$HUBKIT_CACHE` (default
+~/.cache/hubkit/build) by a hash of compiler, flags and file contents.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import pybind11
+
+CXX_FLAGS = ("-std=c++17", "-O3", "-Wall", "-Wextra", "-fno-math-errno", "-fPIC", "-fopenmp")
+NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC",
+              "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90")
+
+
+class CompileError(Exception):
+    """The compiler rejected the code; str() is its output, verbatim."""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("HUBKIT_CACHE") or Path.home() / ".cache" / "hubkit"
+    path = Path(root) / "build"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cxx() -> str:
+    found = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if not found:
+        raise CompileError("no C++ compiler found: install g++ or clang++ (or set CXX)")
+    return found
+
+
+def nvcc() -> str | None:
+    return shutil.which("nvcc") or (os.environ.get("CUDACXX") or None)
+
+
+@functools.cache
+def _tool_version(tool: str) -> str:
+    try:
+        return subprocess.run([tool, "--version"], capture_output=True, text=True,
+                              timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return tool
+
+
+def _includes(include_dirs: list[Path]) -> list[str]:
+    py_inc = sysconfig.get_paths()["include"]
+    out = ["-isystem", py_inc, "-isystem", pybind11.get_include()]
+    for d in include_dirs:
+        out += ["-I", str(d)]
+    return out
+
+
+def _digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else p.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def _run(cmd: list[str], timeout: float) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CompileError(f"the compiler ran over {timeout:.0f} s: {cmd[0]}") from None
+    if proc.returncode != 0:
+        raise CompileError((proc.stderr + proc.stdout).strip())
+
+
+def compile_object(source: Path, module: str, include_dirs: list[Path],
+                   timeout: float = 300) -> Path:
+    """Compile one .cpp/.cu into a cached object file; CompileError with the compiler's text."""
+    is_cuda = source.suffix == ".cu"
+    tool = nvcc() if is_cuda else cxx()
+    if tool is None:
+        raise CompileError("nvcc not found: install the CUDA toolkit to build a cuda exercise")
+    flags = list(NVCC_FLAGS if is_cuda else CXX_FLAGS) + [f"-DHUBKIT_MODULE={module}"]
+    headers = sorted(p for d in include_dirs for p in Path(d).glob("*.h*"))
+    key = _digest(_tool_version(tool), " ".join(flags), source.read_bytes(),
+                  *[h.read_bytes() for h in headers])
+    obj = cache_dir() / f"{source.stem}-{key}.o"
+    if obj.exists():
+        return obj
+    tmp = Path(tempfile.mkstemp(suffix=".o", dir=cache_dir())[1])
+    cmd = [tool, *flags, *_includes(include_dirs), "-c", str(source), "-o", str(tmp)]
+    try:
+        _run(cmd, timeout)
+        os.replace(tmp, obj)  # atomic: a concurrent check never sees half an object
+    finally:
+        tmp.unlink(missing_ok=True)
+    return obj
+
+
+def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 120) -> Path:
+    """Link objects into `<module><EXT_SUFFIX>` in a cache folder named by their hash."""
+    key = _digest(module, *[o.name for o in objects])
+    folder = cache_dir() / f"mod-{key}"
+    target = folder / f"{module}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    if target.exists():
+        return target
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f"tmp-{os.getpid()}.so"
+    if cuda:
+        cmd = [nvcc() or "nvcc", "-shared", "--cudart", "static", "-Xcompiler", "-fopenmp",
+               *map(str, objects), "-o", str(tmp)]
+    else:
+        cmd = [cxx(), "-shared", "-fopenmp", *map(str, objects), "-o", str(tmp)]
+    try:
+        _run(cmd, timeout)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def build_module(sources: list[Path], module: str, include_dirs: list[Path]) -> Path:
+    """Compile and link `sources` into an importable pybind11 module; return its path."""
+    objects = [compile_object(s, module, include_dirs) for s in sources]
+    return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources))

@@ -1,0 +1,247 @@
+"""`hubkit::conv2d`: 2D convolution as a torch op with reference, cpp and cuda backends.
+
+Follows the op template of `hubkit.activations.ops`: the public `conv2d`
+checks every argument and resolves the backend; `hubkit::conv2d` and
+`hubkit::conv2d_backward` are custom ops with fake (meta) kernels, wired
+together with `register_autograd`.
+
+Backends:
+    reference  torch tensor ops doing the im2col + matmul of `hubkit.cnn.reference`
+    cpp        csrc/conv2d/: im2col + packed, register-blocked GEMM (OpenMP)
+    cuda       csrc/conv2d/*.cu: tiled implicit GEMM, float32 accumulation
+
+Shapes: x (N, C, H, W), weight (K, C/groups, R, S), bias (K,) -> (N, K, P, Q).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hubkit import _checks, _ext
+from hubkit._backend import OpBackends, resolve
+from hubkit.cnn.reference import out_size
+
+SPEC = OpBackends("conv2d", cpu=("cpp", "reference"), cuda=("cuda", "reference"))
+# Dtypes each backend computes in.
+DTYPES = {
+    "reference": _checks.FLOATS,
+    "cpp": (torch.float32, torch.float64),
+    "cuda": (torch.float32, torch.float16, torch.bfloat16),
+}
+
+
+def _dims(x: torch.Tensor, w: torch.Tensor, stride, padding, dilation, groups) -> list[int]:
+    """The 16 integers the compiled kernels take (see csrc/conv2d/conv2d.h)."""
+    n, c, h, wd = x.shape
+    k, _, r, s = w.shape
+    p, q = out_size(h, r, stride[0], padding[0], dilation[0]), out_size(
+        wd, s, stride[1], padding[1], dilation[1])
+    return [n, c, h, wd, k, r, s, p, q, *stride, *padding, *dilation, groups]
+
+
+def _im2col(x: torch.Tensor, r: int, s: int, stride, padding, dilation) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C*R*S, P*Q), as `reference.im2col` but with torch ops."""
+    n, c, h, wd = x.shape
+    p = out_size(h, r, stride[0], padding[0], dilation[0])
+    q = out_size(wd, s, stride[1], padding[1], dilation[1])
+    xp = torch.nn.functional.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    rows = []
+    for ri in range(r):
+        for si in range(s):
+            h0, w0 = ri * dilation[0], si * dilation[1]
+            rows.append(xp[:, :, h0:h0 + stride[0] * (p - 1) + 1:stride[0],
+                           w0:w0 + stride[1] * (q - 1) + 1:stride[1]])
+    cols = torch.stack(rows, dim=2)  # (N, C, R*S, P, Q)
+    return cols.reshape(n, c * r * s, p * q)
+
+
+def _col2im(cols: torch.Tensor, x_shape, r: int, s: int, stride, padding, dilation):
+    """Adjoint of `_im2col`: add each column entry back where it was read."""
+    n, c, h, wd = x_shape
+    p = out_size(h, r, stride[0], padding[0], dilation[0])
+    q = out_size(wd, s, stride[1], padding[1], dilation[1])
+    cols = cols.reshape(n, c, r * s, p, q)
+    xp = cols.new_zeros(n, c, h + 2 * padding[0], wd + 2 * padding[1])
+    for ri in range(r):
+        for si in range(s):
+            h0, w0 = ri * dilation[0], si * dilation[1]
+            xp[:, :, h0:h0 + stride[0] * (p - 1) + 1:stride[0],
+               w0:w0 + stride[1] * (q - 1) + 1:stride[1]] += cols[:, :, ri * s + si]
+    return xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+
+
+def _forward_reference(x, w, b, stride, padding, dilation, groups):
+    n, k, r, s = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    cols = _im2col(x, r, s, stride, padding, dilation)  # (N, C*R*S, P*Q)
+    cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, Cg*R*S, P*Q)
+    y = torch.matmul(w.reshape(groups, k // groups, -1), cols)  # (N, G, Kg, P*Q)
+    d = _dims(x, w, stride, padding, dilation, groups)
+    y = y.reshape(n, k, d[7], d[8])
+    return y + b.reshape(1, k, 1, 1) if b is not None else y
+
+
+def _backward_reference(gy, x, w, stride, padding, dilation, groups):
+    n, k, r, s = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    gyg = gy.reshape(n, groups, k // groups, -1)  # (N, G, Kg, P*Q)
+    cols = _im2col(x, r, s, stride, padding, dilation).reshape(n, groups, -1, gyg.shape[-1])
+    wm = w.reshape(groups, k // groups, -1)  # (G, Kg, Cg*R*S)
+    gw = torch.matmul(gyg, cols.transpose(-1, -2)).sum(0).reshape(w.shape)
+    gcols = torch.matmul(wm.transpose(-1, -2), gyg).reshape(n, -1, gyg.shape[-1])
+    gx = _col2im(gcols, x.shape, r, s, stride, padding, dilation)
+    return gx.contiguous(), gw, gy.sum((0, 2, 3))
+
+
+def _forward_compiled(x, w, b, stride, padding, dilation, groups, module, *extra):
+    d = _dims(x, w, stride, padding, dilation, groups)
+    y = x.new_empty(d[0], d[4], d[7], d[8])
+    module.conv2d_forward(x.data_ptr(), w.data_ptr(), 0 if b is None else b.data_ptr(),
+                          y.data_ptr(), d, _ext.dtype_code(x.dtype), *extra)
+    return y
+
+
+def _backward_compiled(gy, x, w, stride, padding, dilation, groups, module, *extra):
+    gx, gw, gb = torch.empty_like(x), torch.empty_like(w), w.new_empty(w.shape[0])
+    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), gx.data_ptr(),
+                           gw.data_ptr(), gb.data_ptr(),
+                           _dims(x, w, stride, padding, dilation, groups),
+                           _ext.dtype_code(x.dtype), *extra)
+    return gx, gw, gb
+
+
+def _forward(backend: str, *args):
+    if backend == "reference":
+        return _forward_reference(*args)
+    if backend == "cpp":
+        return _forward_compiled(*args, _ext.cpp_module())
+    return _forward_compiled(*args, _ext.cuda_module(), _ext.stream_address(args[0].device))
+
+
+def _backward(backend: str, *args):
+    if backend == "reference":
+        return _backward_reference(*args)
+    if backend == "cpp":
+        return _backward_compiled(*args, _ext.cpp_module())
+    return _backward_compiled(*args, _ext.cuda_module(), _ext.stream_address(args[0].device))
+
+
+@torch.library.custom_op("hubkit::conv2d", mutates_args=())
+def _conv2d_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+               stride: list[int], padding: list[int], dilation: list[int], groups: int,
+               backend: str) -> torch.Tensor:
+    _checks.tensor("x", x, dtypes=DTYPES[backend])
+    b = bias.contiguous() if bias is not None else None
+    return _forward(backend, x.contiguous(), weight.contiguous(), b, stride, padding, dilation,
+                    groups).contiguous()
+
+
+@_conv2d_op.register_fake
+def _(x, weight, bias, stride, padding, dilation, groups, backend):
+    d = _dims(x, weight, stride, padding, dilation, groups)
+    return x.new_empty(d[0], d[4], d[7], d[8])
+
+
+@torch.library.custom_op("hubkit::conv2d_backward", mutates_args=())
+def _conv2d_backward_op(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
+                        stride: list[int], padding: list[int], dilation: list[int], groups: int,
+                        backend: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    _checks.tensor("x", x, dtypes=DTYPES[backend])
+    gx, gw, gb = _backward(backend, grad.contiguous(), x.contiguous(), weight.contiguous(),
+                           stride, padding, dilation, groups)
+    return gx.contiguous(), gw.contiguous(), gb.contiguous()
+
+
+@_conv2d_backward_op.register_fake
+def _(grad, x, weight, stride, padding, dilation, groups, backend):
+    return (torch.empty_like(x, memory_format=torch.contiguous_format),
+            torch.empty_like(weight, memory_format=torch.contiguous_format),
+            weight.new_empty(weight.shape[0]))
+
+
+def _setup_context(ctx, inputs, output) -> None:
+    x, weight, bias, stride, padding, dilation, groups, backend = inputs
+    ctx.save_for_backward(x, weight)
+    ctx.has_bias = bias is not None
+    ctx.conf = (stride, padding, dilation, groups, backend)
+
+
+def _autograd_backward(ctx, grad: torch.Tensor):
+    x, weight = ctx.saved_tensors
+    gx, gw, gb = torch.ops.hubkit.conv2d_backward(grad, x, weight, *ctx.conf)
+    return gx, gw, (gb if ctx.has_bias else None), None, None, None, None, None
+
+
+_conv2d_op.register_autograd(_autograd_backward, setup_context=_setup_context)
+
+
+def _pair_arg(name: str, v, *, minimum: int) -> list[int]:
+    """int or 2-sequence of ints -> [h, w], each >= minimum; else ValueError naming `name`."""
+    vals = [v, v] if isinstance(v, int) else list(v) if isinstance(v, (tuple, list)) else None
+    if vals is None or len(vals) != 2 or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                 for i in vals):
+        raise ValueError(f"{name}: expected an int or a pair of ints, got {v!r}")
+    if min(vals) < minimum:
+        raise ValueError(f"{name}: every entry must be >= {minimum}, got {v!r}")
+    return vals
+
+
+def _check_shapes(x, weight, bias, groups: int) -> None:
+    _checks.tensor("x", x, ndim=4, dtypes=_checks.FLOATS, what="(N, C, H, W)")
+    _checks.tensor("weight", weight, ndim=4, dtypes=_checks.FLOATS, what="(K, C/groups, R, S)")
+    if bias is not None:
+        _checks.tensor("bias", bias, ndim=1, what="(K,)")
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    n, c = x.shape[:2]
+    k, cg = weight.shape[:2]
+    if n == 0:
+        raise ValueError(f"x: empty batch (shape {tuple(x.shape)}); pass at least one image")
+    if c == 0 or k == 0 or min(weight.shape[2:]) == 0:
+        raise ValueError(f"weight: channels and kernel size must be non-zero, got "
+                         f"{tuple(weight.shape)} for x of {tuple(x.shape)}")
+    if c % groups or k % groups:
+        raise ValueError(f"groups: {groups} must divide both input channels ({c}) and "
+                         f"output channels ({k})")
+    if cg * groups != c:
+        raise ValueError(f"weight: expected {c // groups} input channels per group "
+                         f"(x has C={c}, groups={groups}), got weight of {tuple(weight.shape)}")
+    if bias is not None and bias.shape[0] != k:
+        raise ValueError(f"bias: expected shape ({k},) to match weight's K, "
+                         f"got {tuple(bias.shape)}")
+
+
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
+           padding=0, dilation=1, groups: int = 1, backend: str | None = None) -> torch.Tensor:
+    """2D convolution (cross-correlation, like torch.nn.functional.conv2d).
+
+    Args:
+        x: (N, C, H, W) floating tensor, any layout (channels_last and views welcome).
+        weight: (K, C/groups, R, S) filters, same dtype and device as x.
+        bias: (K,) or None.
+        stride, padding, dilation: int or (h, w) pair; padding is zeros on both sides.
+        groups: split channels into independent groups (C and K both divisible).
+        backend: "reference", "cpp" or "cuda"; None picks by device.
+
+    Returns:
+        (N, K, P, Q) contiguous tensor, P = (H + 2*pad - dil*(R-1) - 1) // stride + 1.
+
+    Example:
+        >>> import torch, hubkit
+        >>> x = torch.randn(2, 4, 9, 9, dtype=torch.float64)
+        >>> w = torch.randn(6, 2, 3, 3, dtype=torch.float64)
+        >>> y = hubkit.ops.conv2d(x, w, stride=2, padding=1, groups=2)
+        >>> torch.allclose(y, torch.nn.functional.conv2d(x, w, None, 2, 1, 1, 2))
+        True
+    """
+    _check_shapes(x, weight, bias, groups)
+    st = _pair_arg("stride", stride, minimum=1)
+    pad = _pair_arg("padding", padding, minimum=0)
+    dil = _pair_arg("dilation", dilation, minimum=1)
+    _checks.same_dtype(x=x, weight=weight, bias=bias)
+    device = _checks.same_device(x=x, weight=weight, bias=bias)
+    for axis, (size, kern) in enumerate(zip(x.shape[2:], weight.shape[2:], strict=True)):
+        if size + 2 * pad[axis] < dil[axis] * (kern - 1) + 1:
+            raise ValueError(f"weight: kernel extent {dil[axis] * (kern - 1) + 1} is larger "
+                             f"than the padded input ({size} + 2*{pad[axis]}) on axis {axis + 2}")
+    name = resolve(SPEC, device, backend)
+    _checks.tensor("x", x, dtypes=DTYPES[name])
+    return torch.ops.hubkit.conv2d(x, weight, bias, st, pad, dil, groups, name)

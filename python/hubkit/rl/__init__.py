@@ -1,0 +1,12 @@
+"""Reinforcement learning: MDPs, tabular Q-learning, replay buffers and DQN.
+
+Modules: `mdp` (gridworld, policy/value iteration), `qlearning` (tabular,
+epsilon-greedy), `replay` (uniform and prioritized replay, C++ or NumPy),
+`dqn` (DQN / Double DQN on CartPole), `atari` (DQN on Atari with the
+standard wrappers). gymnasium is imported only inside the functions that
+need it.
+"""
+
+from hubkit.rl.replay import Batch, PrioritizedBatch, PrioritizedReplayBuffer, ReplayBuffer
+
+__all__ = ["Batch", "PrioritizedBatch", "PrioritizedReplayBuffer", "ReplayBuffer"]
