@@ -162,22 +162,24 @@ def main() -> None:
     names = [n for n in PROVIDERS if n != "envpool" or importlib.util.find_spec("envpool")]
     if "envpool" not in names:
         print("skipping envpool: not installed (pip install envpool)")
-    rate, cpu = isolated([(n, THREADS) for n in names], args.rounds, args.passes)
-    rate = {k.split("@")[0]: v for k, v in rate.items()}
-    cpu = {k.split("@")[0]: v for k, v in cpu.items() if not k.startswith("gym_async")}
-    scaling, _ = isolated([("hubkit", t) for t in sorted({1, 2, THREADS})], args.rounds,
-                          args.passes)
+    threaded = ("hubkit", "envpool", "ceiling")  # the others ignore the thread count
+    jobs = [(n, THREADS) for n in names] + [(n, 1) for n in names if n in threaded and THREADS > 1]
+    rate, cpu = isolated(jobs, args.rounds, args.passes)
+    full = {k.split("@")[0]: v for k, v in rate.items() if k.endswith(f"@{THREADS}")}
+    one = {k.split("@")[0]: v for k, v in rate.items() if k.endswith("@1")}
+    # CPU per env step at one thread: the work a step costs, free of any spin-waiting.
+    work = {k.split("@")[0]: v for k, v in cpu.items()
+            if (k.endswith("@1") or k.split("@")[0] not in threaded) and "gym_async" not in k}
     result = {
         "task": f"{TASK}-v5", "num_envs": N, "threads": THREADS, "steps_per_call": STEPS,
         "load_average_at_end": os.getloadavg(),
-        "env_steps_per_s": rate,
-        "ratios_env_steps_per_s": {f"hubkit/{k}": rate["hubkit"] / v
-                                   for k, v in rate.items() if k != "hubkit"},
-        "cpu_us_per_env_step": cpu,
-        # How much work one env step costs (lower is better): other / hubkit.
-        "cpu_efficiency_vs_hubkit": {f"{k}/hubkit": v / cpu["hubkit"]
-                                     for k, v in cpu.items() if k != "hubkit"},
-        "hubkit_thread_scaling_env_steps_per_s": scaling,
+        f"env_steps_per_s_{THREADS}_threads": full,
+        f"ratios_{THREADS}_threads": {f"hubkit/{k}": full["hubkit"] / v
+                                      for k, v in full.items() if k != "hubkit"},
+        "env_steps_per_s_1_thread": one,
+        "cpu_us_per_env_step_1_thread": work,
+        "cpu_cost_vs_hubkit": {f"{k}/hubkit": v / work["hubkit"]
+                               for k, v in work.items() if k != "hubkit"},
     }
     print(json.dumps(result, indent=2))
     if args.out:

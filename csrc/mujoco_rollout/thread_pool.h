@@ -3,6 +3,11 @@
 // The calling thread works too, so ThreadPool(1) starts no threads at all.
 // Work items are handed out through an atomic counter; which thread runs an
 // item never changes its result, because items (envs) share no state.
+//
+// Waiting spins briefly before sleeping: an RL loop calls step() again within
+// tens of microseconds, and a futex wake-up costs about as much as stepping
+// one env, so a short spin keeps workers ready without burning a core while
+// the caller is busy elsewhere.
 #pragma once
 
 #include <atomic>
@@ -12,6 +17,13 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HUBKIT_CPU_RELAX() _mm_pause()
+#else
+#define HUBKIT_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace hubkit {
 
@@ -23,7 +35,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
+      stop_.store(true);
     }
     start_cv_.notify_all();
     for (auto& w : workers_) w.join();
@@ -39,42 +51,57 @@ class ThreadPool {
       for (int i = 0; i < n; ++i) fn(i);
       return;
     }
+    fn_ = &fn;
+    n_ = n;
+    next_.store(0);
+    busy_.store(static_cast<int>(workers_.size()));
     {
+      // subtle: bumping the generation under the lock means a worker that has
+      // just checked it and is about to sleep cannot miss this wake-up.
       std::lock_guard<std::mutex> lock(mu_);
-      fn_ = &fn;
-      n_ = n;
-      next_.store(0);
-      busy_ = static_cast<int>(workers_.size());
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     start_cv_.notify_all();
-    drain(fn, n);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return busy_ == 0; });
-    fn_ = nullptr;
+    drain();
+    if (!spin_until([this] { return busy_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [this] { return busy_.load() == 0; });
+    }
   }
 
  private:
-  void drain(const std::function<void(int)>& fn, int n) {
-    for (int i = next_.fetch_add(1); i < n; i = next_.fetch_add(1)) fn(i);
+  static constexpr int kSpins = 4000;  // about 50-200 microseconds of pause instructions
+
+  template <typename Pred>
+  static bool spin_until(Pred ready) {
+    for (int s = 0; s < kSpins; ++s) {
+      if (ready()) return true;
+      HUBKIT_CPU_RELAX();
+    }
+    return ready();
+  }
+
+  void drain() {
+    for (int i = next_.fetch_add(1); i < n_; i = next_.fetch_add(1)) (*fn_)(i);
   }
 
   void worker_loop() {
     std::uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* fn;
-      int n;
-      {
+      auto fresh = [&] {
+        return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
+      };
+      if (!spin_until(fresh)) {
         std::unique_lock<std::mutex> lock(mu_);
-        start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-        fn = fn_;
-        n = n_;
+        start_cv_.wait(lock, fresh);
       }
-      drain(*fn, n);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--busy_ == 0) done_cv_.notify_one();
+      if (stop_.load()) return;
+      seen = generation_.load(std::memory_order_acquire);
+      drain();
+      if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_cv_.notify_one();
+      }
     }
   }
 
@@ -83,10 +110,10 @@ class ThreadPool {
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(int)>* fn_ = nullptr;
   int n_ = 0;
-  int busy_ = 0;
   std::atomic<int> next_{0};
-  std::uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> busy_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace hubkit

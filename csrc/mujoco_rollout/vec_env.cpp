@@ -274,7 +274,10 @@ void VecEnv::step_one(int i, const double* action) {
   std::copy(action, action + e.m->nu, e.d->ctrl);
   const int warnings_before = bad_state_warnings(e.d);
   for (int k = 0; k < p_.frame_skip; ++k) mj_step(e.m, e.d);
-  mj_rnePostConstraint(e.m, e.d);  // fills cfrc_ext (Ant's contact forces)
+  // Only Ant reads cfrc_ext, which only this call fills. Gymnasium calls it for
+  // every task, but it writes outputs (cacc, cfrc_int, cfrc_ext) that the next
+  // mj_step recomputes, so skipping it elsewhere changes no result.
+  if (p_.task == Task::Ant) mj_rnePostConstraint(e.m, e.d);
   // MuJoCo resets a diverging simulation itself and counts a warning: flag and end it.
   const bool blew_up = bad_state_warnings(e.d) != warnings_before;
   rewards[i] = reward(e, before, action);
