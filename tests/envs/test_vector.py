@@ -66,7 +66,7 @@ def test_cpp_matches_reference_with_its_own_reset_noise_injected(task):
             np.testing.assert_allclose(g, w, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("task", ["Walker2d", "Reacher"])
+@pytest.mark.parametrize("task", ["Walker2d", "Ant", "Reacher"])
 def test_cpp_results_identical_for_any_thread_count(task):
     runs = [_rollout(MujocoVectorEnv(task, num_envs=5, num_threads=t, max_episode_steps=30), 120)
             for t in (1, 2, 3, 8)]
