@@ -95,6 +95,13 @@ def test_cpp_autoreset_is_next_step():
     assert env.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
 
 
+def test_module_prefixed_id_imports_and_registers():
+    envs = gym.make_vec("hubkit.envs:hubkit/Hopper-v5", num_envs=2,
+                        vectorization_mode="vector_entry_point", num_threads=2)
+    assert envs.reset(seed=0)[0].shape == (2, 11)
+    assert gym.make("hubkit.envs:hubkit/Reacher-v5").spec.max_episode_steps == 50
+
+
 def test_make_vec_vector_entry_point_with_threads():
     import hubkit.envs  # noqa: F401  (registers the ids)
 
