@@ -1,13 +1,15 @@
 // A fixed pool of worker threads that runs one parallel-for at a time.
 //
 // The calling thread works too, so ThreadPool(1) starts no threads at all.
-// Work items are handed out through an atomic counter; which thread runs an
-// item never changes its result, because items (envs) share no state.
+// Items are claimed from one atomic "ticket" that packs (generation, count,
+// next index): a claim succeeds only for the current parallel_for, so the
+// caller never waits for a worker that is asleep or descheduled, only for
+// items already claimed. Which thread runs an item never changes its result,
+// because items (envs) share no state.
 //
 // Waiting spins briefly before sleeping: an RL loop calls step() again within
 // tens of microseconds, and a futex wake-up costs about as much as stepping
-// one env, so a short spin keeps workers ready without burning a core while
-// the caller is busy elsewhere.
+// one env.
 #pragma once
 
 #include <atomic>
@@ -29,6 +31,8 @@ namespace hubkit {
 
 class ThreadPool {
  public:
+  static constexpr int kMaxItems = (1 << 20) - 1;  // per parallel_for (ticket field width)
+
   explicit ThreadPool(int num_threads) {
     for (int t = 1; t < num_threads; ++t) workers_.emplace_back([this] { worker_loop(); });
   }
@@ -46,31 +50,39 @@ class ThreadPool {
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(i) for every i in [0, n) and returns once all calls have finished.
+  // n must be at most kMaxItems.
   void parallel_for(int n, const std::function<void(int)>& fn) {
-    if (workers_.empty()) {
+    if (workers_.empty() || n <= 1) {
       for (int i = 0; i < n; ++i) fn(i);
       return;
     }
+    // subtle: fn_ may be replaced only now, when every item of the previous
+    // call has finished, so a worker holding a claim always sees its own fn_.
     fn_ = &fn;
-    n_ = n;
-    next_.store(0);
-    busy_.store(static_cast<int>(workers_.size()));
+    remaining_.store(n, std::memory_order_relaxed);
+    const std::uint64_t gen = (gen_of(ticket_.load()) + 1) & kGenMask;
     {
-      // subtle: bumping the generation under the lock means a worker that has
-      // just checked it and is about to sleep cannot miss this wake-up.
-      std::lock_guard<std::mutex> lock(mu_);
-      generation_.fetch_add(1, std::memory_order_release);
+      std::lock_guard<std::mutex> lock(mu_);  // no sleeping worker misses the new ticket
+      ticket_.store(pack(gen, n, 0), std::memory_order_release);
     }
     start_cv_.notify_all();
-    drain();
-    if (!spin_until([this] { return busy_.load(std::memory_order_acquire) == 0; })) {
+    run_items(gen);
+    if (!spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mu_);
-      done_cv_.wait(lock, [this] { return busy_.load() == 0; });
+      done_cv_.wait(lock, [this] { return remaining_.load() == 0; });
     }
   }
 
  private:
-  static constexpr int kSpins = 4000;  // about 50-200 microseconds of pause instructions
+  static constexpr int kSpins = 4000;  // roughly 50-200 microseconds of pause instructions
+  static constexpr std::uint64_t kGenMask = (1ULL << 24) - 1;
+
+  static std::uint64_t pack(std::uint64_t gen, std::uint64_t n, std::uint64_t i) {
+    return (gen << 40) | (n << 20) | i;
+  }
+  static std::uint64_t gen_of(std::uint64_t t) { return t >> 40; }
+  static int count_of(std::uint64_t t) { return static_cast<int>((t >> 20) & kMaxItems); }
+  static int index_of(std::uint64_t t) { return static_cast<int>(t & kMaxItems); }
 
   template <typename Pred>
   static bool spin_until(Pred ready) {
@@ -81,27 +93,31 @@ class ThreadPool {
     return ready();
   }
 
-  void drain() {
-    for (int i = next_.fetch_add(1); i < n_; i = next_.fetch_add(1)) (*fn_)(i);
+  // Claim and run items of generation `gen` until none are left.
+  void run_items(std::uint64_t gen) {
+    std::uint64_t t = ticket_.load(std::memory_order_acquire);
+    while (gen_of(t) == gen && index_of(t) < count_of(t)) {
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+      (*fn_)(index_of(t));
+      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_cv_.notify_one();
+      }
+      t = ticket_.load(std::memory_order_acquire);
+    }
   }
 
   void worker_loop() {
-    std::uint64_t seen = 0;
+    std::uint64_t seen = gen_of(ticket_.load());
     for (;;) {
-      auto fresh = [&] {
-        return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
-      };
+      auto fresh = [&] { return stop_.load() || gen_of(ticket_.load()) != seen; };
       if (!spin_until(fresh)) {
         std::unique_lock<std::mutex> lock(mu_);
         start_cv_.wait(lock, fresh);
       }
       if (stop_.load()) return;
-      seen = generation_.load(std::memory_order_acquire);
-      drain();
-      if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mu_);
-        done_cv_.notify_one();
-      }
+      seen = gen_of(ticket_.load(std::memory_order_acquire));
+      run_items(seen);
     }
   }
 
@@ -109,10 +125,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(int)>* fn_ = nullptr;
-  int n_ = 0;
-  std::atomic<int> next_{0};
-  std::atomic<int> busy_{0};
-  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> ticket_{0};
+  std::atomic<int> remaining_{0};
   std::atomic<bool> stop_{false};
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace hubkit::mjenv {
 
@@ -57,6 +58,10 @@ static int count_obs(const mjModel* m, const TaskParams& p) {
 VecEnv::VecEnv(const std::string& xml_path, const TaskParams& params, int num_envs,
                int num_threads, std::uint64_t seed)
     : p_(params), pool_(num_threads) {
+  if (num_envs < 1 || num_envs > ThreadPool::kMaxItems) {
+    throw std::invalid_argument("num_envs must be in [1, " +
+                                std::to_string(ThreadPool::kMaxItems) + "]");
+  }
   char error[1000] = "";
   base_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
   if (!base_) throw std::runtime_error("could not load " + xml_path + ": " + error);

@@ -87,6 +87,8 @@ def make_core(spec: TaskSpec, num_envs: int, num_threads: int, seed: int | None)
     """Build the C++ VecEnv for a task (checks arguments first)."""
     ext = load_extension()
     n = _check_count(num_envs, "num_envs")
+    if n > 1_000_000:
+        raise ValueError(f"num_envs must be <= 1000000, got {n}")
     t = _check_count(num_threads, "num_threads")
     return ext.VecEnv(xml_path(spec), cpp_params(spec), n, t, _seed_value(seed))
 
