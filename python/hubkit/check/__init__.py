@@ -32,6 +32,7 @@ from hubkit.check.spec import (
     expect_close,
     randn,
 )
+from hubkit.check.stats import chi_square, expect_frequencies
 
 __all__ = [
     "NOT_IMPLEMENTED",
@@ -48,8 +49,10 @@ __all__ = [
     "assert_close",
     "check",
     "check_solution",
+    "chi_square",
     "exercises_root",
     "expect_close",
+    "expect_frequencies",
     "get_exercise",
     "make_starter",
     "randn",

@@ -122,6 +122,8 @@ def _time(spec, learner, ctx, payload, timing, correctness) -> dict[str, Any] | 
     if isinstance(spec, OpSpec):
         fn = correctness.learner_function(spec, learner, ctx, payload["entry"])
         return timing.time_op(spec, fn, ctx)
+    if spec.time is not None:
+        return timing.time_custom(spec, learner, ctx)
     return None
 
 

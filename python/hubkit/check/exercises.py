@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubkit.check.patch import materialize
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -43,6 +45,13 @@ class Wrong:
     @property
     def name(self) -> str:
         return Path(self.file).stem
+
+    def source(self, exercise: Exercise, workdir: Path) -> Path:
+        """The wrong learner file: `file` itself, or the solution with `file`'s diff applied."""
+        path = exercise.root / self.file
+        if path.suffix != ".diff":
+            return path
+        return materialize(exercise.solution_path(self.replaces), path, workdir)
 
 
 @dataclass(frozen=True)

