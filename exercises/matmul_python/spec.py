@@ -3,7 +3,9 @@
 The learner's function receives NumPy views of the case tensors (same memory,
 same strides, so an in-place change shows up as a modified input) wrapped in a
 guard subclass that rejects NumPy's own matrix products; torch's are rejected
-by the checker's op guard.
+by the checker's op guard. The guard catches the usual spellings (@, np.matmul,
+np.dot, a.dot, np.einsum, ...), not deliberate evasion: a learner who strips it
+with np.asarray(a) first can still reach np.matmul.
 """
 
 from __future__ import annotations

@@ -123,7 +123,9 @@ def _probe_momentum(learner, ctx: CheckContext) -> None:
 
 def _probe_adam_first_step(learner, ctx: CheckContext) -> None:
     lr, b1, b2 = 0.01, 0.9, 0.999
-    p, g = np.zeros(6), _randn(ctx, 6)
+    # |g| >= 0.5, so eps (1e-12) cannot blur the expected |step| = lr
+    g = np.sign(_randn(ctx, 6)) * (0.5 + np.abs(_randn(ctx, 6)))
+    p = np.zeros(6)
     with ctx.guard():
         _make(learner, "Adam", [p], dict(lr=lr, betas=(b1, b2), eps=1e-12)).step([g])
     want = -lr * np.sign(g)  # bias-corrected m / sqrt(v) is g / |g| on step 1

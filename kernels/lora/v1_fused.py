@@ -11,10 +11,13 @@ sum).
 Backward, with g = dL/dy (M, N):
 * grad_x = g W + scale * (g B) A, fused the same way over N; the programs of the
   first K tile also store g B (M, r), which the next step needs.
+
+Both fused kernels visit tiles in groups of GROUP_M row tiles (`_grouped_tile`) for
+L2 reuse, as in Triton's matmul tutorial.
 * grad_A = scale * (g B)^T x and grad_B = scale * g^T (x A^T): two skinny
   matmuls whose rank-r operands have r columns, never M x N or N x K.
 
-Shapes: x (M, K), W (N, K), b (N,), A (r, K), B (N, r); M rows (all leading
+Shapes: x (M, K), W (N, K) (any strides), b (N,), A (r, K), B (N, r); M rows (all leading
 dims of x), K in features, N out features, r rank.
 """
 
@@ -26,11 +29,27 @@ import triton.language as tl
 
 
 @triton.jit
-def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, scale,
+def _grouped_tile(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.constexpr):
+    """(row tile, column tile) of this program, visiting GROUP_M row tiles per column sweep.
+
+    Programs that run at the same time then share the same few x row-blocks and W
+    column-blocks, so those stay in L2 instead of being re-read from memory.
+    """
+    pid = tl.program_id(0)
+    tiles_m, tiles_n = tl.cdiv(M, BLOCK_M), tl.cdiv(N, BLOCK_N)
+    first_m = (pid // (GROUP_M * tiles_n)) * GROUP_M
+    group_m = min(tiles_m - first_m, GROUP_M)
+    return first_m + (pid % group_m), (pid % (GROUP_M * tiles_n)) // group_m
+
+
+@triton.jit
+def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn, swk, scale,
                     HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
-                    BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+                    BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr,
+                    GROUP_M: tl.constexpr):
+    pid_m, pid_n = _grouped_tile(M, N, BLOCK_M, BLOCK_N, GROUP_M)
+    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     rr = tl.arange(0, BLOCK_R)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     xa = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)  # x A^T for this row tile, on chip
@@ -39,7 +58,7 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, sca
         # subtle: masked lanes load 0, so the K tail adds nothing to either dot.
         x = tl.load(x_ptr + rm[:, None] * K + rk[None, :],
                     mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)       # (BM, BK)
-        wt = tl.load(w_ptr + rn[None, :] * K + rk[:, None],
+        wt = tl.load(w_ptr + rn[None, :] * swn + rk[:, None] * swk,
                      mask=(rn[None, :] < N) & (rk[:, None] < K), other=0.0)      # (BK, BN)
         at = tl.load(a_ptr + rr[None, :] * K + rk[:, None],
                      mask=(rr[None, :] < R) & (rk[:, None] < K), other=0.0)      # (BK, BR)
@@ -57,11 +76,12 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, sca
 
 
 @triton.jit
-def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, scale,
+def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, swn, swk, scale,
                    PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                   BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr):
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    rk = tl.program_id(1) * BLOCK_K + tl.arange(0, BLOCK_K)
+                   BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr, GROUP_M: tl.constexpr):
+    pid_m, pid_k = _grouped_tile(M, K, BLOCK_M, BLOCK_K, GROUP_M)
+    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    rk = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
     rr = tl.arange(0, BLOCK_R)
     acc = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
     gb = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)  # g B for this row tile, on chip
@@ -69,7 +89,7 @@ def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, scale
         rn = n0 + tl.arange(0, BLOCK_N)
         g = tl.load(g_ptr + rm[:, None] * N + rn[None, :],
                     mask=(rm[:, None] < M) & (rn[None, :] < N), other=0.0)       # (BM, BN)
-        w = tl.load(w_ptr + rn[:, None] * K + rk[None, :],
+        w = tl.load(w_ptr + rn[:, None] * swn + rk[None, :] * swk,
                     mask=(rn[:, None] < N) & (rk[None, :] < K), other=0.0)       # (BN, BK)
         b = tl.load(b_ptr + rn[:, None] * R + rr[None, :],
                     mask=(rn[:, None] < N) & (rr[None, :] < R), other=0.0)       # (BN, BR)
@@ -80,7 +100,7 @@ def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, scale
     acc += scale * tl.dot(gb.to(a.dtype), a, input_precision=PRECISION)
     tl.store(gx_ptr + rm[:, None] * K + rk[None, :], acc.to(gx_ptr.dtype.element_ty),
              mask=(rm[:, None] < M) & (rk[None, :] < K))
-    if tl.program_id(1) == 0:
+    if pid_k == 0:
         tl.store(gb_ptr + rm[:, None] * R + rr[None, :], gb.to(gb_ptr.dtype.element_ty),
                  mask=(rm[:, None] < M) & (rr[None, :] < R))
 
@@ -117,7 +137,11 @@ def _precision(dtype: torch.dtype) -> str:
 def _launch(x: torch.Tensor, big: bool) -> dict:
     """Tile sizes: large tiles on a GPU, small ones for the CPU interpreter."""
     if x.is_cuda and big:
-        return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "num_warps": 8, "num_stages": 3}
+        # subtle: float32 tiles take twice the shared memory; 3 stages of 128x64 x, W and
+        # A tiles would need ~240 KB, more than an H100 SM has (228 KB), so step by 32.
+        step = 32 if x.element_size() == 4 else 64
+        return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": step, "num_warps": 8,
+                "num_stages": 3}
     if x.is_cuda:
         return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64, "num_warps": 4, "num_stages": 3}
     return {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16}
@@ -125,16 +149,20 @@ def _launch(x: torch.Tensor, big: bool) -> dict:
 
 def lora_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                  lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float) -> torch.Tensor:
-    """y (M, N) for contiguous x (M, K), W (N, K), b (N,) or None, A (r, K), B (N, r)."""
+    """y (M, N) for contiguous x (M, K), A (r, K), B (N, r), b (N,) or None; W (N, K).
+
+    W may be a transposed view (GPT-2 stores it (K, N)): the kernel reads it by strides.
+    """
     (m, k), n, r = x.shape, weight.shape[0], lora_a.shape[0]
     y = torch.empty(m, n, dtype=x.dtype, device=x.device)
     if m == 0 or n == 0:
         return y
     cfg = _launch(x, big=True)
-    grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(n, cfg["BLOCK_N"]))
+    grid = (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(n, cfg["BLOCK_N"]),)
     _forward_kernel[grid](x, weight, bias if bias is not None else x, lora_a, lora_b, y,
-                          m, n, k, r, float(scale), HAS_BIAS=bias is not None,
-                          PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), **cfg)
+                          m, n, k, r, weight.stride(0), weight.stride(1), float(scale),
+                          HAS_BIAS=bias is not None,
+                          PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), GROUP_M=8, **cfg)
     return y
 
 
@@ -160,9 +188,12 @@ def lora_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
     gb = torch.zeros(m, r, dtype=torch.float32, device=x.device)  # g B, r columns only
     if m and k:
         cfg = _launch(x, big=True)
-        grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(k, cfg["BLOCK_K"]))
-        _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, float(scale),
-                             PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), **cfg)
+        if x.is_cuda:  # output tiles are (M, K) here: wide in K, a shorter N step (smem)
+            cfg["BLOCK_N"], cfg["BLOCK_K"] = cfg["BLOCK_K"], 128
+        grid = (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(k, cfg["BLOCK_K"]),)
+        _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, weight.stride(0),
+                             weight.stride(1), float(scale), PRECISION=_precision(x.dtype),
+                             BLOCK_R=_block_r(r), GROUP_M=8, **cfg)
     xa = _matmul(x, lora_a.t(), 1.0, x.dtype)                         # (M, r)
     grad_a = _matmul(gb.to(x.dtype).t(), x, scale, x.dtype)           # (r, K)
     grad_b = _matmul(grad.t(), xa, scale, x.dtype)                    # (N, r)

@@ -132,6 +132,19 @@ def _runs_on(spec: OpBackends, name: str, device: torch.device) -> bool:
     return name in spec.cpu or (name in spec.interpreted and triton_interpreted())
 
 
+def constant_under_compile(fn):
+    """Mark `fn` so torch.compile calls it eagerly and bakes its result into the graph.
+
+    This is what torch.compiler.assume_constant_result does (it sets this one
+    flag), without importing torch._dynamo, and with it triton, on `import hubkit`.
+    Use it for backend choices: they cannot change inside one traced graph.
+    """
+    fn._dynamo_marked_constant = True
+    return fn
+
+
+# subtle: torch.compile cannot trace ContextVar.get, hence the marker.
+@constant_under_compile
 def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) -> str:
     """The backend that runs `spec.op` on `device`.
 
@@ -165,10 +178,3 @@ def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) 
         raise BackendUnavailableError(f"backend {asked!r} is not available: {reason}")
     return asked
 
-
-# subtle: torch.compile cannot trace ContextVar.get. The choice is fixed once a
-# graph is traced anyway, so dynamo may call `resolve` eagerly and bake in the
-# answer. This is exactly what torch.compiler.assume_constant_result does (it
-# sets this flag); calling it here would import torch._dynamo, and with it
-# triton, on `import hubkit`. tests/activations checks fullgraph compile works.
-resolve._dynamo_marked_constant = True

@@ -18,7 +18,8 @@ CASES = [
 # Tolerance next to each dtype, relative to the output's scale.
 TOL = {torch.float64: 1e-12, torch.float32: 2e-5, torch.float16: 4e-3, torch.bfloat16: 3e-2}
 # (leading dims of x, K, N, r): odd sizes, tails past every tile, r = min(K, N).
-SHAPES = [((1,), 1, 1, 1), ((37,), 29, 23, 5), ((3, 7), 33, 17, 17), ((2, 5, 3), 19, 41, 3)]
+SHAPES = [((1,), 1, 1, 1), ((37,), 29, 23, 5), ((3, 7), 33, 17, 17), ((2, 5, 3), 19, 41, 3),
+          ((163,), 21, 37, 3)]  # 163 rows: more row tiles than one group of the tile order
 
 
 def _params():
@@ -45,6 +46,8 @@ def _inputs(lead, k, n, r, dtype, device, gen, *, bias=True, transpose=False):
     if transpose and x.dim() >= 2:  # a non-contiguous view of the same values
         x = x.transpose(-1, -2).contiguous().transpose(-1, -2)
     w = torch.randn(n, k, generator=gen, dtype=torch.float64) / k ** 0.5
+    if transpose:  # stored (K, N), as GPT-2's Conv1D keeps it: read by strides, not copied
+        w = w.t().contiguous().t()
     b = torch.randn(n, generator=gen, dtype=torch.float64) if bias else None
     a = torch.randn(r, k, generator=gen, dtype=torch.float64) / k ** 0.5
     bb = torch.randn(n, r, generator=gen, dtype=torch.float64) / r ** 0.5
@@ -184,3 +187,22 @@ def _bad(**change):
 def test_lora_linear_bad_input_raises_value_error_naming_the_argument(args, match):
     with pytest.raises(ValueError, match=match):
         hubkit.ops.lora_linear(**args)
+
+
+@pytest.mark.gpu
+@pytest.mark.triton
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("r", [16, 64])
+def test_lora_linear_triton_on_gpu_with_several_tiles_in_every_dim(dtype, r, gen):
+    """Shapes past the GPU tile sizes (128/64), so the K and N loops run several times."""
+    _skip_unavailable("triton", "cuda")
+    x, w, b, a, bb = _inputs((1031,), 520, 777, r, dtype, "cuda", gen)
+    y = hubkit.ops.lora_linear(x, w, b, a, bb, 2.0, backend="triton")
+    g = torch.randn(y.shape, generator=gen, dtype=torch.float64).to("cuda", dtype)
+    grads = torch.autograd.grad(y, (x, b, a, bb), g)
+    x64, b64, a64, bb64 = (t.detach().double().requires_grad_() for t in (x, b, a, bb))
+    y64 = reference.lora_linear_reference(x64, w.double(), b64, a64, bb64, 2.0)
+    grads64 = torch.autograd.grad(y64, (x64, b64, a64, bb64), g.double())
+    _check_close(y, y64, dtype)
+    for got, want in zip(grads, grads64, strict=True):
+        _check_close(got, want, dtype)

@@ -123,3 +123,12 @@ def test_gpt2_lora_trains_only_the_adapters(tmp_path):
     assert out["trainable"] == 2 * (512 + 256 + 640)
     names = [n for n, p in out["model"].named_parameters() if p.requires_grad]
     assert all(n.endswith(("lora_A", "lora_B")) for n in names)
+
+
+def test_gpt2_script_without_weights_says_so_and_trains_the_tiny_model(tmp_path, capsys):
+    empty = tmp_path / "no-weights-here"  # a local folder: no network is touched
+    empty.mkdir()
+    train.main(["gpt2", "--pretrained", str(empty), "--steps", "2"])
+    out = capsys.readouterr().out
+    assert f"could not load '{empty}'" in out and "training the tiny config" in out
+    assert "loss" in out

@@ -112,7 +112,7 @@ def _check_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
                          f"got shape {tuple(v.shape)}")
 
 
-@torch.compiler.assume_constant_result
+@_backend.constant_under_compile
 def _pick_backend(device: torch.device, backend: str | None, d: int) -> str:
     """resolve(), except that an unsupported D falls back to the reference unless triton was
     asked for by name (on the call or through use_backend)."""

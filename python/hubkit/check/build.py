@@ -21,11 +21,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-import pybind11
-
 CXX_FLAGS = ("-std=c++17", "-O3", "-Wall", "-Wextra", "-fno-math-errno", "-fPIC", "-fopenmp")
-NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC",
-              "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90")
+NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler", "-fPIC")
 
 
 class CompileError(Exception):
@@ -46,6 +43,27 @@ def cxx() -> str:
     return found
 
 
+def cuda_archs() -> list[str]:
+    """GPU architectures to build learner CUDA code for: $HUBKIT_CUDA_ARCHS ("80;90"),
+    else this machine's GPU, else sm_80 alone (without a GPU the build only proves it compiles)."""
+    env = os.environ.get("HUBKIT_CUDA_ARCHS")
+    if env:
+        return [a.strip() for a in env.split(";") if a.strip()]
+    import torch
+
+    if torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability()
+        return [f"{major}{minor}"]
+    return ["80"]
+
+
+def _gencode() -> list[str]:
+    out = []
+    for arch in cuda_archs():
+        out += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
+    return out
+
+
 def nvcc() -> str | None:
     return shutil.which("nvcc") or (os.environ.get("CUDACXX") or None)
 
@@ -59,9 +77,18 @@ def _tool_version(tool: str) -> str:
         return tool
 
 
+def _pybind11_include() -> str:
+    try:
+        import pybind11
+    except ImportError:
+        raise CompileError("building cpp/cuda exercises needs pybind11: "
+                           "pip install pybind11") from None
+    return pybind11.get_include()
+
+
 def _includes(include_dirs: list[Path]) -> list[str]:
     py_inc = sysconfig.get_paths()["include"]
-    out = ["-isystem", py_inc, "-isystem", pybind11.get_include()]
+    out = ["-isystem", py_inc, "-isystem", _pybind11_include()]
     for d in include_dirs:
         out += ["-I", str(d)]
     return out
@@ -91,7 +118,8 @@ def compile_object(source: Path, module: str, include_dirs: list[Path],
     tool = nvcc() if is_cuda else cxx()
     if tool is None:
         raise CompileError("nvcc not found: install the CUDA toolkit to build a cuda exercise")
-    flags = list(NVCC_FLAGS if is_cuda else CXX_FLAGS) + [f"-DHUBKIT_MODULE={module}"]
+    flags = [*NVCC_FLAGS, *_gencode()] if is_cuda else list(CXX_FLAGS)
+    flags.append(f"-DHUBKIT_MODULE={module}")
     headers = sorted(p for d in include_dirs for p in Path(d).glob("*.h*"))
     key = _digest(_tool_version(tool), " ".join(flags), source.read_bytes(),
                   *[h.read_bytes() for h in headers])
@@ -108,9 +136,10 @@ def compile_object(source: Path, module: str, include_dirs: list[Path],
     return obj
 
 
-def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 120) -> Path:
+def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 120,
+                link_args: tuple[str, ...] = ()) -> Path:
     """Link objects into `<module><EXT_SUFFIX>` in a cache folder named by their hash."""
-    key = _digest(module, *[o.name for o in objects])
+    key = _digest(module, *[o.name for o in objects], *link_args)
     folder = cache_dir() / f"mod-{key}"
     target = folder / f"{module}{sysconfig.get_config_var('EXT_SUFFIX')}"
     if target.exists():
@@ -121,7 +150,7 @@ def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 1
         cmd = [nvcc() or "nvcc", "-shared", "--cudart", "static", "-Xcompiler", "-fopenmp",
                *map(str, objects), "-o", str(tmp)]
     else:
-        cmd = [cxx(), "-shared", "-fopenmp", *map(str, objects), "-o", str(tmp)]
+        cmd = [cxx(), "-shared", "-fopenmp", *map(str, objects), *link_args, "-o", str(tmp)]
     try:
         _run(cmd, timeout)
         os.replace(tmp, target)
@@ -130,7 +159,9 @@ def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 1
     return target
 
 
-def build_module(sources: list[Path], module: str, include_dirs: list[Path]) -> Path:
+def build_module(sources: list[Path], module: str, include_dirs: list[Path],
+                 link_args: tuple[str, ...] = ()) -> Path:
     """Compile and link `sources` into an importable pybind11 module; return its path."""
     objects = [compile_object(s, module, include_dirs) for s in sources]
-    return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources))
+    return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources),
+                       link_args=tuple(link_args))

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubkit.check.patch import materialize
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -44,6 +46,13 @@ class Wrong:
     def name(self) -> str:
         return Path(self.file).stem
 
+    def source(self, exercise: Exercise, workdir: Path) -> Path:
+        """The wrong learner file: `file` itself, or the solution with `file`'s diff applied."""
+        path = exercise.root / self.file
+        if path.suffix != ".diff":
+            return path
+        return materialize(exercise.solution_path(self.replaces), path, workdir)
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -62,6 +71,9 @@ class Exercise:
     wrong: tuple[Wrong, ...] = ()
     timeout: float = 60.0
     op: str | None = None
+    build: str | None = None
+    """Optional "module:function" returning extra {"include_dirs", "link_args"} for cpp
+    exercises that use a third-party library (e.g. vector_rollout_cpp and libmujoco)."""
 
     def solution_path(self, name: str) -> Path:
         return self.root / "solution" / name
@@ -126,7 +138,8 @@ def load_exercise(folder: Path) -> Exercise:
                       kind=kind, implements=data["implements"], files=files,
                       entry=data["entry"], hints=tuple(data.get("hints", ())),
                       root=Path(folder), support=tuple(data.get("support", ())), wrong=wrong,
-                      timeout=float(data.get("timeout", 60)), op=data.get("op"))
+                      timeout=float(data.get("timeout", 60)), op=data.get("op"),
+                      build=data.get("build"))
     except KeyError as missing:
         raise ExerciseError(f"{path}: missing required key {missing}") from None
     if ex.id != Path(folder).name:

@@ -12,6 +12,8 @@ forge a verdict. A child that dies (segfault, abort) or outlives the timeout
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import multiprocessing
 import os
 import secrets
@@ -24,7 +26,7 @@ from typing import Any
 
 from hubkit.check import build
 from hubkit.check.exercises import Exercise
-from hubkit.check.result import Result
+from hubkit.check.result import STATUSES, Result
 
 _SIGNALS = {
     "SIGSEGV": "segmentation fault (SIGSEGV): a read or write outside your buffers? "
@@ -38,15 +40,33 @@ _SIGNALS = {
 }
 
 
-def _context():
-    if sys.platform == "win32":  # pragma: no cover
+def _context(kind: str = "python"):
+    """Fork server (torch preloaded) by default; a fresh spawned interpreter where the
+    child will use a GPU, since CUDA state does not survive a fork."""
+    if sys.platform == "win32" or (kind in ("cuda", "triton") and _gpu_here()):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
     # inherits this environment, so the learner's OpenMP loops see the pinned count.
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-    ctx.set_forkserver_preload(["torch", "hubkit.check.child"])
+    # subtle: the learner guard (a TorchDispatchMode) imports torch._dynamo on its first
+    # op, ~5 s on a 2-core machine; preloading it once here saves that in every child.
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", "hubkit.check.child"])
     return ctx
+
+
+@functools.cache
+def _gpu_here() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _warm_up(kind: str) -> None:
+    if _context(kind).get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
@@ -56,10 +76,22 @@ def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | Non
     sources = [p for p in files.values() if p.suffix in (".cpp", ".cu", ".cc")]
     sources += [ex.support_path(s) for s in ex.support if s.endswith((".cpp", ".cu", ".cc"))]
     includes = sorted({p.parent for p in files.values()} | {ex.root / "support"})
+    link_args: tuple[str, ...] = ()
     try:
-        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes)), None
+        if ex.build:  # a third-party library: its headers and the library to link
+            extra = _build_hook(ex.build)()
+            includes += [Path(d) for d in extra.get("include_dirs", ())]
+            link_args = tuple(extra.get("link_args", ()))
+        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes, link_args)), None
     except build.CompileError as err:
         return None, str(err)
+
+
+def _build_hook(target: str):
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
@@ -78,6 +110,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
+    _warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
@@ -86,19 +119,19 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     payload = {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
                "files": {k: str(v) for k, v in files.items()}, "module": module, "seed": seed,
                "fast": fast, "timing": timing}
-    result = _run_child(payload, timeout or ex.timeout)
-    result.update(base)
-    result["elapsed_s"] = time.perf_counter() - started
-    return Result(**result)
+    reply = _run_child(payload, timeout or ex.timeout)
+    known = {f.name for f in dataclasses.fields(Result)} - set(base) - {"elapsed_s", "when"}
+    fields = {k: v for k, v in reply.items() if k in known}
+    if fields.get("status") not in STATUSES:
+        fields = {"status": "error", "message": f"malformed reply from the child: {reply!r:.200}"}
+    return Result(**base, **fields, elapsed_s=time.perf_counter() - started)
 
 
 def _needs_interpreter(payload: dict[str, Any]) -> bool:
     """A triton exercise without a GPU, from a parent that did not set TRITON_INTERPRET=1."""
     if payload["kind"] != "triton" or os.environ.get("TRITON_INTERPRET") == "1":
         return False
-    import torch
-
-    return not torch.cuda.is_available()
+    return not _gpu_here()
 
 
 @contextlib.contextmanager
@@ -121,7 +154,7 @@ def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     # fork server has hubkit preloaded, so an interpreted child is spawned fresh instead,
     # with TRITON_INTERPRET=1 in its environment from the start.
     interpret = _needs_interpreter(payload)
-    ctx = multiprocessing.get_context("spawn") if interpret else _context()
+    ctx = multiprocessing.get_context("spawn") if interpret else _context(payload["kind"])
     fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
     os.close(fd)
     payload["log"] = log
@@ -148,7 +181,10 @@ def _wait(proc, reader, timeout: float) -> dict[str, Any]:
             except (EOFError, OSError):
                 break  # the child died before sending
             proc.join(10)
-            return message
+            if proc.is_alive():  # e.g. a thread the learner started keeps it from exiting
+                proc.kill()
+                proc.join()
+            return message if isinstance(message, dict) else {"reply": message}
         if not proc.is_alive():
             proc.join()
             if reader.poll(0):
@@ -173,8 +209,10 @@ def _death(code: int | None) -> dict[str, Any]:
 
 
 def _tail(path: str, limit: int = 4000) -> str:
+    """The last `limit` bytes the child printed (a learner may print gigabytes)."""
     try:
-        text = Path(path).read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - limit, 0))
+            return f.read().decode(errors="replace")
     except OSError:
         return ""
-    return text[-limit:]

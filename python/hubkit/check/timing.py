@@ -116,6 +116,33 @@ def time_op(spec: OpSpec, learner_fn: Callable[..., Any], ctx: CheckContext) -> 
     return _summary(samples, failed, case)
 
 
+def time_custom(spec, learner: Any, ctx: CheckContext) -> dict[str, Any]:
+    """Interleaved timings of `spec.time(impl, ctx)` for the learner's module and `spec.shipped`."""
+    impls = {"learner": learner}
+    if spec.shipped is not None:
+        impls["shipped"] = spec.shipped
+    samples: dict[str, list[float]] = {k: [] for k in impls}
+    start = time.perf_counter()
+    for rnd in range(MAX_ROUNDS + 1):
+        names = list(impls)[rnd % len(impls):] + list(impls)[:rnd % len(impls)]
+        for name in names:
+            _, dt = _timed(lambda impl=impls[name]: spec.time(impl, ctx), [], ctx.device)
+            if rnd:
+                samples[name].append(dt)
+        if rnd >= MIN_ROUNDS and time.perf_counter() - start > BUDGET_S:
+            break
+    out = _summary(samples, {}, _Named("spec.time"))
+    shipped, mine = out["providers"].get("shipped"), out["providers"].get("learner")
+    if shipped and mine:
+        out["speedup_vs_shipped"] = shipped["median_ms"] / mine["median_ms"]
+    return out
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 def _check_timed(spec: OpSpec, case, out: Any, want: Any) -> None:
     for g, w in zip(_as_tuple(out), _as_tuple(want), strict=False):
         assert_close(g, w, dtype=out_dtype(spec, case) if w.is_floating_point() else w.dtype,

@@ -65,8 +65,10 @@ def _lora_linear_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
                     backend: str) -> torch.Tensor:
     _checks.tensor("x", x, dtypes=DTYPES[backend])
     b = bias.contiguous() if bias is not None else None
-    y = _FORWARD[backend](_rows(x), weight.contiguous(), b, lora_a.contiguous(),
-                          lora_b.contiguous(), scale)  # (M, N)
+    # subtle: W stays as given; a transposed view (GPT-2's Conv1D) is read by strides,
+    # not copied on every call.
+    y = _FORWARD[backend](_rows(x), weight, b, lora_a.contiguous(), lora_b.contiguous(),
+                          scale)  # (M, N)
     return y.reshape(*x.shape[:-1], weight.shape[0]).contiguous()
 
 
@@ -80,8 +82,8 @@ def _lora_linear_backward_op(grad: torch.Tensor, x: torch.Tensor, weight: torch.
                              lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float,
                              backend: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     _checks.tensor("x", x, dtypes=DTYPES[backend])
-    gx, ga, gb = _BACKWARD[backend](_rows(grad), _rows(x), weight.contiguous(),
-                                    lora_a.contiguous(), lora_b.contiguous(), scale)
+    gx, ga, gb = _BACKWARD[backend](_rows(grad), _rows(x), weight, lora_a.contiguous(),
+                                    lora_b.contiguous(), scale)
     return gx.reshape(x.shape).contiguous(), ga.contiguous(), gb.contiguous()
 
 

@@ -257,6 +257,8 @@ def plot_results(results: list[MethodResult], path: str | Path) -> Path:
     for ax, (title, values) in zip(axes, panels, strict=True):
         ax.bar(names, values, color=["#4c72b0", "#dd8452", "#55a868"][:len(names)])
         ax.set_title(title)
+        if title.startswith("trainable"):
+            ax.set_yscale("log")  # LoRA's 0.3% would be invisible on a linear axis
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,8 +318,8 @@ def load_gpt2(cfg: GPT2DomainConfig):
 
     torch.manual_seed(cfg.seed)
     if cfg.pretrained is not None:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(cfg.pretrained)
         model = transformers.GPT2LMHeadModel.from_pretrained(cfg.pretrained)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(cfg.pretrained)
         return (lambda text: tokenizer(text, return_tensors="pt")["input_ids"][0]), model
     config = transformers.GPT2Config(vocab_size=256, n_positions=cfg.seq_len, n_embd=cfg.n_embd,
                                      n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=0,
@@ -370,7 +372,7 @@ def _main_gpt2(args) -> None:
                            text_path=args.text)
     try:
         out = gpt2_domain_finetune(cfg)
-    except OSError as err:  # no hub: say so, and train the tiny model instead
+    except (OSError, ValueError) as err:  # no hub / no weights: say so, train the tiny one
         print(f"could not load {cfg.pretrained!r} ({err}); training the tiny config instead")
         out = gpt2_domain_finetune(GPT2DomainConfig(method="full", steps=args.steps,
                                                     text_path=args.text))

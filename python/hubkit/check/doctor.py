@@ -1,0 +1,112 @@
+"""`hubkit doctor`: the truth about this machine, without importing optional packages."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+import shutil
+
+import numpy
+import torch
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import hubkit
+from hubkit import _backend, _ext
+
+# Optional packages: (import name, distribution name, what needs it).
+OPTIONAL = [
+    ("triton", "triton", "Triton kernels (hubkit[triton])"),
+    ("gymnasium", "gymnasium", "RL environments (hubkit[gym])"),
+    ("mujoco", "mujoco", "MuJoCo rollouts (hubkit[gym])"),
+    ("transformers", "transformers", "LLM models (hubkit[llm])"),
+    ("safetensors", "safetensors", "checkpoints (hubkit[llm])"),
+    ("matplotlib", "matplotlib", "plots (hubkit[plot])"),
+    ("watchfiles", "watchfiles", "`hubkit watch` (hubkit[watch])"),
+    ("sklearn", "scikit-learn", "datasets (hubkit[data])"),
+    ("pytest_benchmark", "pytest-benchmark", "`hubkit bench`"),
+]
+
+
+def _installed(module: str, dist: str) -> str | None:
+    """The installed version, or None; finds the package without importing it."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "installed"
+
+
+def _triton_mode() -> str:
+    if _installed("triton", "triton") is None:
+        return "not installed"
+    if torch.cuda.is_available():
+        return "GPU"
+    if _backend.triton_interpreted():
+        return "interpreter (TRITON_INTERPRET=1, CPU)"
+    return "installed; no GPU: set TRITON_INTERPRET=1 to run kernels on the CPU"
+
+
+def _versions() -> Table:
+    t = Table(title="versions", title_justify="left", show_header=False)
+    t.add_row("hubkit", hubkit.__version__)
+    t.add_row("python", platform.python_version())
+    t.add_row("torch", torch.__version__)
+    t.add_row("numpy", numpy.__version__)
+    t.add_row("platform", f"{platform.system()} {platform.release()} {platform.machine()}")
+    return t
+
+
+def _backends() -> Table:
+    t = Table(title="backends", title_justify="left")
+    t.add_column("backend")
+    t.add_column("status")
+    for name in _backend.BACKENDS:
+        reason = _backend.unavailable_reason(name)
+        ok = "[green]available[/green]"
+        t.add_row(name, ok if reason is None else f"[red]no[/red]: {escape(reason)}")
+    return t
+
+
+def _build() -> Table:
+    t = Table(title="compiled extensions (recorded at install)", title_justify="left",
+              show_header=False)
+    for key, value in _ext.build_info().items():
+        t.add_row(key, str(value))
+    t.add_row("C++ compiler now", shutil.which("c++") or shutil.which("g++") or "none on PATH")
+    t.add_row("nvcc now", shutil.which("nvcc") or "none on PATH")
+    return t
+
+
+def _devices() -> Table:
+    t = Table(title="devices", title_justify="left", show_header=False)
+    if torch.cuda.is_available():
+        t.add_row("CUDA", f"yes: {torch.cuda.get_device_name(0)} (torch CUDA {torch.version.cuda})")
+    else:
+        t.add_row("CUDA", "no CUDA device (cuda exercises compile but do not run)")
+    t.add_row("Triton", _triton_mode())
+    t.add_row("CPU threads", str(torch.get_num_threads()))
+    return t
+
+
+def _optional() -> Table:
+    t = Table(title="optional packages", title_justify="left")
+    for col in ("package", "version", "for"):
+        t.add_column(col)
+    for module, dist, why in OPTIONAL:
+        version = _installed(module, dist)
+        t.add_row(dist, version or "[yellow]not installed[/yellow]", escape(why))
+    return t
+
+
+def report(console: Console | None = None) -> None:
+    """Print every doctor table."""
+    console = console or Console()
+    for table in (_versions(), _build(), _backends(), _devices(), _optional()):
+        console.print(table)

@@ -1,0 +1,16 @@
+"""The Examples in the basics docstrings run and give what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["autograd", "calculus", "matmul", "optim", "reference", "regularization", "schedules",
+           "train"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_pass(name):
+    module = importlib.import_module(f"hubkit.basics.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
