@@ -86,6 +86,7 @@ def list_(workspace: WsOption = None) -> None:
     ws = _workspace(workspace)
     known = {ex.id: ex for ex in exmod.all_exercises()}
     tree = Tree("[bold]hubkit curriculum[/bold]")
+    linked: set[str] = set()
     for part in load_outline():
         node = tree.add(f"[bold]Part {part.id}[/bold] {part.title} "
                         f"(weeks {part.weeks[0]}-{part.weeks[1]})")
@@ -94,6 +95,12 @@ def list_(workspace: WsOption = None) -> None:
             sec = node.add(f"{section.id} {section.title}")
             for eid in ids:
                 sec.add(_exercise_label(eid, known, ws))
+            linked |= set(ids)
+    extra = sorted(set(known) - linked)
+    if extra:
+        node = tree.add("[bold]Other exercises[/bold] (not linked to an objective yet)")
+        for eid in extra:
+            node.add(_exercise_label(eid, known, ws))
     console.print(tree)
 
 

@@ -173,10 +173,10 @@ def test_segfault_is_a_verdict_and_the_next_check_still_runs(ex, tmp_path):
     assert check(ex, ex.solution_files()).status == "pass"
 
 
-def test_endless_loop_times_out_and_the_next_check_still_runs(tmp_path):
-    ex = make_exercise(tmp_path / "exercises", timeout=4)
+def test_endless_loop_times_out_and_the_next_check_still_runs(ex, tmp_path):
     t0 = time.perf_counter()
-    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    while True:\n        pass\n"))
+    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    while True:\n        pass\n"),
+              timeout=4)
     assert r.status == "timeout" and "timed out" in r.message
     assert time.perf_counter() - t0 < 4 + 15
     assert check(ex, ex.solution_files()).status == "pass"
@@ -261,3 +261,8 @@ def test_custom_spec_failure_carries_its_message(custom, tmp_path):
 def test_unpredictable_seed_differs_between_runs(ex):
     seeds = {check(ex, ex.solution_files()).seed for _ in range(3)}
     assert len(seeds) == 3
+
+
+def test_syntax_error_names_the_file_and_line(ex, tmp_path):
+    r = check(ex, learner(tmp_path, "def matmul(a, b):\n    return a +\n"))
+    assert r.status == "error" and "SyntaxError" in r.message and "mm.py:4" in r.message

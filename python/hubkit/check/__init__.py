@@ -64,7 +64,9 @@ def check(exercise_id: str, files: dict | None = None, **kwargs) -> Result:
     """Grade `files` ({learner file name: path}) for an exercise in an isolated process.
 
     Keyword arguments go to `hubkit.check.runner.run_check` (seed, fast, timing,
-    timeout, impl).
+    timeout, impl). The child is started by multiprocessing's fork server, which
+    re-imports a calling script as `__mp_main__`: guard scripts with
+    `if __name__ == "__main__":` as for any multiprocessing code.
     """
     from hubkit.check.runner import run_check
 

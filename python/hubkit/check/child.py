@@ -18,6 +18,10 @@ import torch
 
 from hubkit.check.exercises import NOT_IMPLEMENTED
 
+# subtle: the fork server preloads this module (and torch._dynamo, see runner), so
+# imports here are paid once, not per child. Keep it to imports, no tensor work:
+# OpenMP threads started before a fork would hang the children.
+
 
 def main(conn, payload: dict[str, Any]) -> None:
     """Entry point of the child: grade `payload` and send the verdict on `conn`."""
@@ -83,17 +87,21 @@ def grade(payload: dict[str, Any]) -> dict[str, Any]:
     if kind == "cuda" and not torch.cuda.is_available():
         return base | {"status": "not_run", "message": "compiled; not run: no CUDA device"}
     try:
-        return base | _grade(payload)
+        spec = _load_file(f"hubkit_spec_{payload['id']}",
+                          str(Path(payload["root"]) / "spec.py")).SPEC
+    except Exception as err:  # noqa: BLE001 - a broken exercise, not the learner's fault
+        return base | {"status": "error", "message": "the exercise's spec.py failed to load "
+                       f"(a hubkit bug, please report it): {err!r}\n{traceback.format_exc()}"}
+    try:
+        return base | _grade(spec, payload)
     except Exception as err:  # noqa: BLE001 - learner code may raise anything
         return base | _exception_verdict(err, payload)
 
 
-def _grade(payload: dict[str, Any]) -> dict[str, Any]:
+def _grade(spec, payload: dict[str, Any]) -> dict[str, Any]:
     from hubkit.check import correctness, timing
     from hubkit.check.spec import CheckContext, CheckFailure, OpSpec
 
-    spec_mod = _load_file(f"hubkit_spec_{payload['id']}", str(Path(payload["root"]) / "spec.py"))
-    spec = spec_mod.SPEC
     ctx = CheckContext(gen=torch.Generator().manual_seed(payload["seed"]),
                        device=_device(payload["kind"]), fast=payload["fast"],
                        seed=payload["seed"], forbidden=tuple(spec.forbidden),
@@ -129,6 +137,10 @@ def _time(spec, learner, ctx, payload, timing, correctness) -> dict[str, Any] | 
 
 def _exception_verdict(err: Exception, payload: dict[str, Any]) -> dict[str, Any]:
     text = f"{type(err).__name__}: {err}"
+    if isinstance(err, SyntaxError):
+        where = f"{err.filename}:{err.lineno}: " if err.filename else ""
+        return {"status": "error", "message": f"{where}SyntaxError: {err.msg}\n"
+                f"    {(err.text or '').rstrip()}"}
     if NOT_IMPLEMENTED in str(err) or isinstance(err, NotImplementedError):
         return {"status": "not_implemented", "message": f"{NOT_IMPLEMENTED}: {text}"}
     frames = traceback.extract_tb(err.__traceback__)

@@ -38,12 +38,12 @@ def check_op(spec: OpSpec, learner: ModuleType, ctx: CheckContext, entry: str) -
     fn = learner_function(spec, learner, ctx, entry)
     cases = spec.cases(ctx)
     for case in cases:
-        run_case(spec, fn, case)
+        run_case(spec, fn, case, ctx.gen)
     if spec.opcheck:
         run_opcheck(spec, fn, cases[0], ctx)
     again = spec.cases(ctx)[0]  # same shapes, new values: a cached answer fails here
     again.name += " (drawn again)"
-    run_case(spec, fn, again)
+    run_case(spec, fn, again, ctx.gen)
     return [f"{len(cases) + 1} cases passed (seed {ctx.seed})"]
 
 
@@ -66,15 +66,20 @@ def out_dtype(spec: OpSpec, case: Case) -> torch.dtype:
     return torch.float64
 
 
-def run_case(spec: OpSpec, fn: Callable[..., Any], case: Case) -> None:
-    """Check one case; CheckFailure messages start with the case name."""
+def run_case(spec: OpSpec, fn: Callable[..., Any], case: Case,
+             gen: torch.Generator | None = None) -> None:
+    """Check one case; CheckFailure messages start with the case name.
+
+    `gen` draws the random upstream gradient (so a seed replays it too).
+    """
     try:
-        _run_case(spec, fn, case)
+        _run_case(spec, fn, case, gen)
     except CheckFailure as err:
         raise CheckFailure(f"case {case.name}: {err}") from None
 
 
-def _run_case(spec: OpSpec, fn: Callable[..., Any], case: Case) -> None:
+def _run_case(spec: OpSpec, fn: Callable[..., Any], case: Case,
+              gen: torch.Generator | None) -> None:
     ref_args, want = reference64(spec, case, grads=bool(spec.grads))
     args = [v.detach().requires_grad_(n in spec.grads) if isinstance(v, torch.Tensor) else v
             for n, v in case.inputs.items()]
@@ -84,7 +89,7 @@ def _run_case(spec: OpSpec, fn: Callable[..., Any], case: Case) -> None:
     _inputs_unchanged(case, args, before)
     _compare_outputs(spec, case, got, want)
     if spec.grads:
-        _check_grads(spec, case, args, ref_args, got, want)
+        _check_grads(spec, case, args, ref_args, got, want, gen)
 
 
 def _inputs_unchanged(case: Case, args: list, before: list) -> None:
@@ -111,12 +116,12 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
-                 want: Any) -> None:
+                 want: Any, gen: torch.Generator | None) -> None:
     got0, want0 = _as_tuple(got)[0], _as_tuple(want)[0]
     if not got0.requires_grad:
         raise CheckFailure("your output does not require grad: it is not connected to the "
                            "inputs in the autograd graph (.detach(), .item() or NumPy?)")
-    upstream = torch.randn(want0.shape, dtype=torch.float64)
+    upstream = torch.randn(want0.shape, dtype=torch.float64, generator=gen).to(want0.device)
     want0.backward(upstream)
     with LearnerGuard(spec.forbidden):
         got0.backward(upstream.to(got0.dtype).to(got0.device))

@@ -11,6 +11,8 @@ forge a verdict. A child that dies (segfault, abort) or outlives the timeout
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import multiprocessing
 import os
 import secrets
@@ -23,7 +25,7 @@ from typing import Any
 
 from hubkit.check import build
 from hubkit.check.exercises import Exercise
-from hubkit.check.result import Result
+from hubkit.check.result import STATUSES, Result
 
 _SIGNALS = {
     "SIGSEGV": "segmentation fault (SIGSEGV): a read or write outside your buffers? "
@@ -37,8 +39,10 @@ _SIGNALS = {
 }
 
 
-def _context():
-    if sys.platform == "win32":  # pragma: no cover
+def _context(kind: str = "python"):
+    """Fork server (torch preloaded) by default; a fresh spawned interpreter where the
+    child will use a GPU, since CUDA state does not survive a fork."""
+    if sys.platform == "win32" or (kind in ("cuda", "triton") and _gpu_here()):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
@@ -50,8 +54,15 @@ def _context():
     return ctx
 
 
-def _warm_up() -> None:
-    if _context().get_start_method() == "forkserver":
+@functools.cache
+def _gpu_here() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _warm_up(kind: str) -> None:
+    if _context(kind).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -64,10 +75,22 @@ def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | Non
     sources = [p for p in files.values() if p.suffix in (".cpp", ".cu", ".cc")]
     sources += [ex.support_path(s) for s in ex.support if s.endswith((".cpp", ".cu", ".cc"))]
     includes = sorted({p.parent for p in files.values()} | {ex.root / "support"})
+    link_args: tuple[str, ...] = ()
     try:
-        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes)), None
+        if ex.build:  # a third-party library: its headers and the library to link
+            extra = _build_hook(ex.build)()
+            includes += [Path(d) for d in extra.get("include_dirs", ())]
+            link_args = tuple(extra.get("link_args", ()))
+        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes, link_args)), None
     except build.CompileError as err:
         return None, str(err)
+
+
+def _build_hook(target: str):
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
@@ -86,7 +109,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
-    _warm_up()  # the fork server imports torch while the compiler runs
+    _warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
@@ -95,14 +118,16 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     payload = {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
                "files": {k: str(v) for k, v in files.items()}, "module": module, "seed": seed,
                "fast": fast, "timing": timing}
-    result = _run_child(payload, timeout or ex.timeout)
-    result.update(base)
-    result["elapsed_s"] = time.perf_counter() - started
-    return Result(**result)
+    reply = _run_child(payload, timeout or ex.timeout)
+    known = {f.name for f in dataclasses.fields(Result)} - set(base) - {"elapsed_s", "when"}
+    fields = {k: v for k, v in reply.items() if k in known}
+    if fields.get("status") not in STATUSES:
+        fields = {"status": "error", "message": f"malformed reply from the child: {reply!r:.200}"}
+    return Result(**base, **fields, elapsed_s=time.perf_counter() - started)
 
 
 def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    ctx = _context()
+    ctx = _context(payload["kind"])
     fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
     os.close(fd)
     payload["log"] = log
@@ -128,7 +153,10 @@ def _wait(proc, reader, timeout: float) -> dict[str, Any]:
             except (EOFError, OSError):
                 break  # the child died before sending
             proc.join(10)
-            return message
+            if proc.is_alive():  # e.g. a thread the learner started keeps it from exiting
+                proc.kill()
+                proc.join()
+            return message if isinstance(message, dict) else {"reply": message}
         if not proc.is_alive():
             proc.join()
             if reader.poll(0):
