@@ -163,7 +163,7 @@ def _death(code: int | None) -> dict[str, Any]:
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         why = _SIGNALS.get(name, name)
-        return {"status": "crash", "message": f"your code crashed the checker's process: {why}"}
+        return {"status": "crash", "message": f"crashed: {why}"}
     return {"status": "crash", "message": f"the checker's process exited with code {code} "
             "before reporting (sys.exit or os._exit in your code?)"}
 
