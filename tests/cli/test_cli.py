@@ -112,7 +112,12 @@ def test_check_all_goes_on_after_a_crash_and_exits_nonzero(tmp_path, monkeypatch
     make_exercise(root, ex_id="b_passes")
     monkeypatch.setenv("HUBKIT_EXERCISES", str(root))
     monkeypatch.delenv("HUBKIT_WORKSPACE", raising=False)
-    result = run("check", "--all", "--no-time", "--fast", cwd=tmp_path, monkeypatch=monkeypatch)
+    out = tmp_path / "results.json"
+    result = run("check", "--all", "--no-time", "--fast", "--json", str(out), cwd=tmp_path,
+                 monkeypatch=monkeypatch)
     assert result.exit_code == 1
-    assert "CRASH" in result.output and "segmentation fault" in result.output
-    assert re.search(r"b_passes\s.*PASS", result.output)
+    assert "CRASH" in result.output and re.search(r"b_passes\s.*PASS", result.output)
+    rows = {r["exercise"]: r for r in json.loads(out.read_text())}
+    assert rows["a_crashes"]["status"] == "crash"
+    assert "segmentation fault" in rows["a_crashes"]["message"]
+    assert rows["b_passes"]["status"] == "pass"
