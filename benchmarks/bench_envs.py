@@ -116,29 +116,36 @@ def test_vector_env_throughput(benchmark, provider):
     benchmark.pedantic(fn, rounds=15, warmup_rounds=2)
 
 
-def time_one(name: str, threads: int, rounds: int) -> float:
-    """Median env-steps/s of one provider, alone in this process."""
+def time_one(name: str, threads: int, rounds: int) -> tuple[float, float]:
+    """(median env-steps/s, median CPU microseconds per env step) of one provider,
+    alone in this process. CPU time counts every thread of this process (not
+    gym_async's worker processes)."""
     fn = PROVIDERS[name](threads=threads)
     fn()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return N * STEPS / statistics.median(times)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return N * STEPS / statistics.median(wall), 1e6 * statistics.median(cpu) / (N * STEPS)
 
 
-def isolated(jobs: list[tuple[str, int]], rounds: int, passes: int) -> dict[str, float]:
+def isolated(jobs: list[tuple[str, int]], rounds: int, passes: int):
     """Run each (provider, threads) in its own process, `passes` times in rotating
-    order (so idle threads of one provider never slow another); median per job."""
-    rates: dict[str, list[float]] = {f"{n}@{t}": [] for n, t in jobs}
+    order (so idle threads of one provider never slow another); medians per job:
+    ({job: env-steps/s}, {job: CPU us per env step})."""
+    runs: dict[str, list[tuple[float, float]]] = {f"{n}@{t}": [] for n, t in jobs}
     for p in range(passes):
         for name, threads in jobs[p % len(jobs):] + jobs[:p % len(jobs)]:
             cmd = [sys.executable, __file__, "--single", name, "--threads", str(threads),
                    "--rounds", str(rounds)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            rates[f"{name}@{threads}"].append(float(out.strip().splitlines()[-1]))
-    return {k: statistics.median(v) for k, v in rates.items()}
+            rate, cpu = out.strip().splitlines()[-1].split()
+            runs[f"{name}@{threads}"].append((float(rate), float(cpu)))
+    rates = {k: statistics.median(r for r, _ in v) for k, v in runs.items()}
+    cpus = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+    return rates, cpus
 
 
 def main() -> None:
@@ -150,18 +157,30 @@ def main() -> None:
     p.add_argument("--out", default=None)
     args = p.parse_args()
     if args.single:
-        print(time_one(args.single, args.threads, args.rounds))
+        print(*time_one(args.single, args.threads, args.rounds))
         return
     names = [n for n in PROVIDERS if n != "envpool" or importlib.util.find_spec("envpool")]
     if "envpool" not in names:
         print("skipping envpool: not installed (pip install envpool)")
-    rate = isolated([(n, THREADS) for n in names], args.rounds, args.passes)
-    rate = {k.split("@")[0]: v for k, v in rate.items()}
-    scaling = isolated([("hubkit", t) for t in sorted({1, 2, THREADS})], args.rounds, args.passes)
-    ratios = {f"hubkit/{k}": rate["hubkit"] / v for k, v in rate.items() if k != "hubkit"}
-    result = {"task": f"{TASK}-v5", "num_envs": N, "threads": THREADS, "steps_per_call": STEPS,
-              "load_average": os.getloadavg(), "env_steps_per_s": rate, "ratios": ratios,
-              "hubkit_thread_scaling": scaling}
+    threaded = ("hubkit", "envpool", "ceiling")  # the others ignore the thread count
+    jobs = [(n, THREADS) for n in names] + [(n, 1) for n in names if n in threaded and THREADS > 1]
+    rate, cpu = isolated(jobs, args.rounds, args.passes)
+    full = {k.split("@")[0]: v for k, v in rate.items() if k.endswith(f"@{THREADS}")}
+    one = {k.split("@")[0]: v for k, v in rate.items() if k.endswith("@1")}
+    # CPU per env step at one thread: the work a step costs, free of any spin-waiting.
+    work = {k.split("@")[0]: v for k, v in cpu.items()
+            if (k.endswith("@1") or k.split("@")[0] not in threaded) and "gym_async" not in k}
+    result = {
+        "task": f"{TASK}-v5", "num_envs": N, "threads": THREADS, "steps_per_call": STEPS,
+        "load_average_at_end": os.getloadavg(),
+        f"env_steps_per_s_{THREADS}_threads": full,
+        f"ratios_{THREADS}_threads": {f"hubkit/{k}": full["hubkit"] / v
+                                      for k, v in full.items() if k != "hubkit"},
+        "env_steps_per_s_1_thread": one,
+        "cpu_us_per_env_step_1_thread": work,
+        "cpu_cost_vs_hubkit": {f"{k}/hubkit": v / work["hubkit"]
+                               for k, v in work.items() if k != "hubkit"},
+    }
     print(json.dumps(result, indent=2))
     if args.out:
         with open(args.out, "w") as f:

@@ -97,6 +97,15 @@ HK_INLINE void pack_b(std::int64_t kc, std::int64_t nc, MatView<T> b, T* __restr
   for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int w = static_cast<int>(std::min<std::int64_t>(NR, nc - j0));
     T* dst = out + j0 * kc;
+    if (b.row_stride == 1 && b.col_stride != 1) {  // B stored transposed: read its rows
+      for (int j = 0; j < w; ++j) {
+        const T* src = b.data + (j0 + j) * b.col_stride;
+        for (std::int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+      }
+      for (int j = w; j < NR; ++j)
+        for (std::int64_t p = 0; p < kc; ++p) dst[p * NR + j] = T(0);
+      continue;
+    }
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b.data + p * b.row_stride + j0 * b.col_stride;
       int j = 0;

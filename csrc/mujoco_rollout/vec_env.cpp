@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace hubkit::mjenv {
 
@@ -57,6 +58,10 @@ static int count_obs(const mjModel* m, const TaskParams& p) {
 VecEnv::VecEnv(const std::string& xml_path, const TaskParams& params, int num_envs,
                int num_threads, std::uint64_t seed)
     : p_(params), pool_(num_threads) {
+  if (num_envs < 1 || num_envs > ThreadPool::kMaxItems) {
+    throw std::invalid_argument("num_envs must be in [1, " +
+                                std::to_string(ThreadPool::kMaxItems) + "]");
+  }
   char error[1000] = "";
   base_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
   if (!base_) throw std::runtime_error("could not load " + xml_path + ": " + error);
@@ -274,7 +279,10 @@ void VecEnv::step_one(int i, const double* action) {
   std::copy(action, action + e.m->nu, e.d->ctrl);
   const int warnings_before = bad_state_warnings(e.d);
   for (int k = 0; k < p_.frame_skip; ++k) mj_step(e.m, e.d);
-  mj_rnePostConstraint(e.m, e.d);  // fills cfrc_ext (Ant's contact forces)
+  // Only Ant reads cfrc_ext, which only this call fills. Gymnasium calls it for
+  // every task, but it writes outputs (cacc, cfrc_int, cfrc_ext) that the next
+  // mj_step recomputes, so skipping it elsewhere changes no result.
+  if (p_.task == Task::Ant) mj_rnePostConstraint(e.m, e.d);
   // MuJoCo resets a diverging simulation itself and counts a warning: flag and end it.
   const bool blew_up = bad_state_warnings(e.d) != warnings_before;
   rewards[i] = reward(e, before, action);

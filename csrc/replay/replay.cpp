@@ -6,14 +6,40 @@
 #include <new>
 #include <vector>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace hubkit::replay {
 
-namespace {
-Bytes zeroed(std::size_t bytes) {
+constexpr std::size_t kMapThreshold = std::size_t{4} << 20;  // 4 MiB
+
+void MappedDeleter::operator()(std::uint8_t* p) const {
+#ifdef __linux__
+  if (bytes > 0) {
+    munmap(p, bytes);
+    return;
+  }
+#endif
+  std::free(p);
+}
+
+Bytes zeroed_bytes(std::size_t bytes) {
+#ifdef __linux__
+  if (bytes >= kMapThreshold) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    return Bytes(static_cast<std::uint8_t*>(p), MappedDeleter{bytes});
+  }
+#endif
   auto* p = static_cast<std::uint8_t*>(std::calloc(bytes > 0 ? bytes : 1, 1));
   if (p == nullptr) throw std::bad_alloc();
-  return Bytes(p);
+  return Bytes(p, MappedDeleter{0});
 }
+
+namespace {
+Bytes zeroed(std::size_t bytes) { return zeroed_bytes(bytes); }
 }  // namespace
 
 ReplayCore::ReplayCore(std::size_t capacity_, std::size_t obs_bytes_, std::size_t action_bytes_,
@@ -43,13 +69,19 @@ void ReplayCore::add(const Rows& rows, std::size_t n) {
   }
 }
 
+// One pass per field: each pass streams rows of one array into one output.
 void ReplayCore::gather(const std::int64_t* indices, std::size_t n, const OutRows& out) const {
+  auto rows = [&](const std::uint8_t* src, std::uint8_t* dst, std::size_t bytes) {
+    for (std::size_t k = 0; k < n; ++k) {
+      std::memcpy(dst + k * bytes, src + static_cast<std::size_t>(indices[k]) * bytes, bytes);
+    }
+  };
+  rows(obs_.get(), out.obs, obs_bytes);
+  rows(next_obs_.get(), out.next_obs, obs_bytes);
+  rows(action_.get(), out.action, action_bytes);
   const auto* reward = reinterpret_cast<const float*>(reward_.get());
   for (std::size_t k = 0; k < n; ++k) {
     const auto j = static_cast<std::size_t>(indices[k]);
-    std::memcpy(out.obs + k * obs_bytes, obs_.get() + j * obs_bytes, obs_bytes);
-    std::memcpy(out.action + k * action_bytes, action_.get() + j * action_bytes, action_bytes);
-    std::memcpy(out.next_obs + k * obs_bytes, next_obs_.get() + j * obs_bytes, obs_bytes);
     out.reward[k] = reward[j];
     out.done[k] = done_[j] != 0;
   }

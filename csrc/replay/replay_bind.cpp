@@ -23,6 +23,8 @@ using F64 = py::array_t<double, py::array::c_style>;
 using I64 = py::array_t<std::int64_t, py::array::c_style>;
 using Bool = py::array_t<bool, py::array::c_style>;
 
+constexpr std::size_t kReleaseGilBytes = 4096;
+
 void expect(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
@@ -54,25 +56,29 @@ class PyReplay {
     core_.add(rows, n);
   }
 
-  // The fast path for one transition: exact types only (arrays of the buffer's dtype
-  // and shape, a Python float/int reward, a Python bool done, a Python int or float
-  // for a scalar action). Returns false, changing nothing, for anything else; Python
-  // then converts or raises its ValueError.
-  bool try_add_one(py::handle obs, py::handle action, py::handle reward, py::handle next_obs,
-                   py::handle done) {
+  // The fast path of add(): exact types only. One transition: arrays of the buffer's
+  // dtype and shape, a Python float/int reward, a Python bool done, a Python int or
+  // float for a scalar action. A batch of N: C-contiguous (N, ...) arrays of the exact
+  // dtypes, reward float32 or float64 (N,), done bool (N,). Returns false, changing
+  // nothing, for anything else; Python then converts or raises its ValueError.
+  bool try_add(py::handle obs, py::handle action, py::handle reward, py::handle next_obs,
+               py::handle done) {
+    const auto& npy = py::detail::npy_api::get();
+    if (npy.PyArray_Check_(obs.ptr()) &&
+        py::detail::array_proxy(obs.ptr())->nd == static_cast<int>(obs_shape_.size()) + 1) {
+      return try_add_batch(obs, action, reward, next_obs, done);
+    }
     const void* o = exact(obs, obs_dtype_, obs_shape_);
     const void* no = exact(next_obs, obs_dtype_, obs_shape_);
     Scalar a;
-    const void* ap = py::isinstance<py::array>(action) ? exact(action, action_dtype_, action_shape_)
-                                                       : scalar_action(action, a);
+    const void* ap = npy.PyArray_Check_(action.ptr()) ? exact(action, action_dtype_, action_shape_)
+                                                      : scalar_action(action, a);
     float r = 0.0f;
     if (o == nullptr || no == nullptr || ap == nullptr || !finite_reward(reward, r)) return false;
     if (done.ptr() != Py_True && done.ptr() != Py_False) return false;
     const bool d = done.ptr() == Py_True;
-    Rows rows{static_cast<const std::uint8_t*>(o), static_cast<const std::uint8_t*>(ap), &r,
-              static_cast<const std::uint8_t*>(no), &d};
-    py::gil_scoped_release release;
-    core_.add(rows, 1);
+    write({static_cast<const std::uint8_t*>(o), static_cast<const std::uint8_t*>(ap), &r,
+           static_cast<const std::uint8_t*>(no), &d}, 1);
     return true;
   }
 
@@ -145,24 +151,70 @@ class PyReplay {
   std::size_t capacity() const { return core_.capacity; }
 
  private:
+  bool try_add_batch(py::handle obs, py::handle action, py::handle reward, py::handle next_obs,
+                     py::handle done) {
+    const auto n = py::detail::array_proxy(obs.ptr())->dimensions[0];
+    auto with_rows = [n](const std::vector<py::ssize_t>& shape) {
+      std::vector<py::ssize_t> full{n};
+      full.insert(full.end(), shape.begin(), shape.end());
+      return full;
+    };
+    static const py::dtype f32 = py::dtype::of<float>(), f64 = py::dtype::of<double>(),
+                           b8 = py::dtype::of<bool>();
+    const void* o = exact(obs, obs_dtype_, with_rows(obs_shape_));
+    const void* no = exact(next_obs, obs_dtype_, with_rows(obs_shape_));
+    const void* ap = exact(action, action_dtype_, with_rows(action_shape_));
+    const void* dp = exact(done, b8, {n});
+    const void* r32 = exact(reward, f32, {n});
+    const void* r64 = r32 == nullptr ? exact(reward, f64, {n}) : nullptr;
+    if (n == 0 || !o || !no || !ap || !dp || (!r32 && !r64)) return false;
+    std::vector<float> r(static_cast<std::size_t>(n));
+    for (py::ssize_t i = 0; i < n; ++i) {
+      r[i] = r32 ? static_cast<const float*>(r32)[i]
+                 : static_cast<float>(static_cast<const double*>(r64)[i]);
+      if (!std::isfinite(r[i])) return false;
+    }
+    write({static_cast<const std::uint8_t*>(o), static_cast<const std::uint8_t*>(ap), r.data(),
+           static_cast<const std::uint8_t*>(no), static_cast<const bool*>(dp)},
+          static_cast<std::size_t>(n));
+    return true;
+  }
+
+  // subtle: copying a few hundred bytes takes less time than handing the GIL over and
+  // back, so small writes keep the GIL (the core's mutex still guards them, and the core
+  // never waits for the GIL while holding its mutex, so this cannot deadlock).
+  void write(const Rows& rows, std::size_t n) {
+    if (n * core_.obs_bytes < kReleaseGilBytes) {
+      core_.add(rows, n);
+    } else {
+      py::gil_scoped_release release;
+      core_.add(rows, n);
+    }
+  }
+
   union Scalar {
     std::int64_t i64;
     double f64;
     float f32;
   };
 
+  // The data of h if it is a C-contiguous ndarray of exactly this dtype and shape.
+  // Reads NumPy's array struct directly: this runs on every add of an env loop.
   static const void* exact(py::handle h, const py::dtype& dtype,
                            const std::vector<py::ssize_t>& shape) {
-    if (!py::isinstance<py::array>(h)) return nullptr;
-    auto a = py::reinterpret_borrow<py::array>(h);
-    if (!a.dtype().equal(dtype) || a.ndim() != static_cast<py::ssize_t>(shape.size()) ||
-        (a.flags() & py::array::c_style) == 0) {
+    if (!py::detail::npy_api::get().PyArray_Check_(h.ptr())) return nullptr;
+    const auto* a = py::detail::array_proxy(h.ptr());
+    if (a->nd != static_cast<int>(shape.size()) ||
+        (a->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) == 0) {
       return nullptr;
     }
     for (std::size_t k = 0; k < shape.size(); ++k) {
-      if (a.shape(k) != shape[k]) return nullptr;
+      if (a->dimensions[k] != shape[k]) return nullptr;
     }
-    return a.data();
+    if (a->descr != dtype.ptr() && !py::reinterpret_borrow<py::dtype>(a->descr).equal(dtype)) {
+      return nullptr;
+    }
+    return a->data;
   }
 
   const void* scalar_action(py::handle h, Scalar& a) const {
@@ -254,7 +306,7 @@ void bind_replay(py::module_& m) {
            py::arg("alpha"))
       .def("add", &PyReplay::add, py::arg("obs"), py::arg("action"), py::arg("reward"),
            py::arg("next_obs"), py::arg("done"))
-      .def("try_add_one", &PyReplay::try_add_one, py::arg("obs"), py::arg("action"),
+      .def("try_add", &PyReplay::try_add, py::arg("obs"), py::arg("action"),
            py::arg("reward"), py::arg("next_obs"), py::arg("done"))
       .def("sample", &PyReplay::sample, py::arg("batch_size"), py::arg("seed"), py::arg("beta"))
       .def("update_priorities", &PyReplay::update_priorities, py::arg("indices"),

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import hubkit
+from hubkit._backend import triton_interpreted
 from hubkit.attention import reference
 
 # (backend, device, dtypes it claims there); the interpreter has no bfloat16.
@@ -27,18 +28,36 @@ SHAPES = [
     (2, 1, 20, 45, 16, False),
     (1, 2, 45, 20, 32, False),
     (1, 1, 33, 17, 16, True),
+    (1, 1, 17, 23, 64, False),
+    (1, 1, 9, 9, 128, True),
 ]
 
 
-def _params():
+# On a GPU every new (dtype, D, causal, length) compiles kernels, so fewer shapes: bfloat16
+# gets all of them, the other dtypes the first two.
+GPU_SHAPES = [
+    (1, 2, 37, 37, 64, True),
+    (2, 3, 20, 45, 128, False),
+    (1, 1, 1, 1, 16, True),
+    (1, 2, 256, 256, 64, False),
+]
+
+
+def _params(with_shapes: bool = False):
     out = []
     for backend, device, dtypes in CASES:
         marks = [pytest.mark.gpu] if device == "cuda" else []
         if backend == "triton":
             marks.append(pytest.mark.triton)
         for dtype in dtypes:
-            out.append(pytest.param(backend, device, dtype, marks=marks,
-                                    id=f"{backend}-{device}-{str(dtype)[6:]}"))
+            name = f"{backend}-{device}-{str(dtype)[6:]}"
+            if not with_shapes:
+                out.append(pytest.param(backend, device, dtype, marks=marks, id=name))
+                continue
+            shapes = SHAPES if device == "cpu" else (
+                GPU_SHAPES if dtype == torch.bfloat16 else GPU_SHAPES[:2])
+            out += [pytest.param(backend, device, dtype, shape, marks=marks, id=f"{name}-{shape}")
+                    for shape in shapes]
     return out
 
 
@@ -47,6 +66,13 @@ def _skip_unavailable(backend: str, device: str) -> None:
         pytest.skip("needs a CUDA device")
     if backend not in hubkit.ops.available_backends():
         pytest.skip(f"backend {backend} not available here")
+    if backend == "triton" and device == "cpu" and not triton_interpreted():
+        pytest.skip("triton on CPU tensors needs TRITON_INTERPRET=1 (covered by the cuda cases)")
+
+
+def _dev(backend: str) -> str:
+    """Where a backend-parametrized test runs: triton on the GPU when there is one."""
+    return "cuda" if backend == "triton" and torch.cuda.is_available() else "cpu"
 
 
 def _qkv(b, h, tq, tk, d, dtype, device, gen, *, strided=False):
@@ -64,8 +90,7 @@ def _close(got, want, dtype):
     torch.testing.assert_close(got.double(), want.double(), atol=tol * scale, rtol=tol)
 
 
-@pytest.mark.parametrize("backend,device,dtype", _params())
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("backend,device,dtype,shape", _params(with_shapes=True))
 def test_attention_matches_torch_sdpa_forward_and_qkv_grads(backend, device, dtype, shape, gen):
     _skip_unavailable(backend, device)
     b, h, tq, tk, d, causal = shape
@@ -83,9 +108,10 @@ def test_attention_matches_torch_sdpa_forward_and_qkv_grads(backend, device, dty
 
 
 @pytest.mark.triton
-def test_attention_triton_handles_t_1000_and_d_64(gen):
-    _skip_unavailable("triton", "cpu")
-    q, k, v = _qkv(1, 1, 1000, 1000, 64, torch.float32, "cpu", gen)
+def test_attention_triton_handles_t_1000(gen):
+    dev = _dev("triton")
+    _skip_unavailable("triton", dev)
+    q, k, v = _qkv(1, 1, 1000, 1000, 16, torch.float32, dev, gen)
     out = hubkit.ops.attention(q, k, v, causal=True, backend="triton")
     want = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
     _close(out, want, torch.float32)
@@ -93,8 +119,9 @@ def test_attention_triton_handles_t_1000_and_d_64(gen):
 
 @pytest.mark.parametrize("backend", ["reference", pytest.param("triton", marks=pytest.mark.triton)])
 def test_attention_custom_scale_matches_sdpa(backend, gen):
-    _skip_unavailable(backend, "cpu")
-    q, k, v = _qkv(1, 2, 19, 23, 16, torch.float32, "cpu", gen)
+    dev = _dev(backend)
+    _skip_unavailable(backend, dev)
+    q, k, v = _qkv(1, 2, 19, 23, 16, torch.float32, dev, gen)
     out = hubkit.ops.attention(q, k, v, scale=0.37, backend=backend)
     want = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), scale=0.37)
     _close(out, want, torch.float32)
@@ -102,8 +129,9 @@ def test_attention_custom_scale_matches_sdpa(backend, gen):
 
 @pytest.mark.parametrize("backend", ["reference", pytest.param("triton", marks=pytest.mark.triton)])
 def test_attention_survives_large_logits(backend, gen):
-    _skip_unavailable(backend, "cpu")
-    q, k, v = _qkv(1, 1, 17, 17, 16, torch.float32, "cpu", gen)
+    dev = _dev(backend)
+    _skip_unavailable(backend, dev)
+    q, k, v = _qkv(1, 1, 17, 17, 16, torch.float32, dev, gen)
     q = (q.detach() * 300).requires_grad_()  # logits in the thousands: exp overflows unshifted
     out = hubkit.ops.attention(q, k, v, backend=backend)
     want = F.scaled_dot_product_attention(q.double(), k.double(), v.double())
@@ -113,11 +141,12 @@ def test_attention_survives_large_logits(backend, gen):
 
 @pytest.mark.parametrize("backend", ["reference", pytest.param("triton", marks=pytest.mark.triton)])
 def test_attention_passes_opcheck(backend, gen):
-    _skip_unavailable(backend, "cpu")
-    q, k, v = _qkv(1, 2, 9, 12, 16, torch.float32, "cpu", gen)
+    dev = _dev(backend)
+    _skip_unavailable(backend, dev)
+    q, k, v = _qkv(1, 2, 9, 12, 16, torch.float32, dev, gen)
     torch.library.opcheck(torch.ops.hubkit.attention.default, (q, k, v, False, 0.25, backend))
     out, lse = torch.ops.hubkit.attention(q, k, v, True, 0.25, backend)
-    g = torch.randn(out.shape, generator=gen)
+    g = torch.randn(out.shape, generator=gen).to(dev)
     args = (g, q.detach(), k.detach(), v.detach(), out.detach(), lse, True, 0.25, backend)
     torch.library.opcheck(torch.ops.hubkit.attention_backward.default, args)
 
@@ -182,8 +211,9 @@ def test_attention_bad_input_names_the_argument(args, kwargs, match):
 
 @pytest.mark.triton
 def test_attention_triton_rejects_unsupported_head_dim_by_name():
-    _skip_unavailable("triton", "cpu")
-    x = _t(1, 2, 4, 24)
+    dev = _dev("triton")
+    _skip_unavailable("triton", dev)
+    x = _t(1, 2, 4, 24).to(dev)
     with pytest.raises(ValueError, match=r"q: head dim D=24 is not supported by the triton"):
         hubkit.ops.attention(x, x, x, backend="triton")
 

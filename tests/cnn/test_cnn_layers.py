@@ -39,6 +39,14 @@ def test_conv2d_layer_loads_a_torch_state_dict_and_matches_it(cfg, gen):
     torch.testing.assert_close(layer.weight.grad, torch_layer.weight.grad)
 
 
+def test_conv2d_layer_accepts_an_unbatched_image_like_torch(gen):
+    torch_layer = nn.Conv2d(2, 3, 3, padding=1)
+    layer = hubkit.nn.Conv2d(2, 3, 3, padding=1)
+    layer.load_state_dict(torch_layer.state_dict())
+    x = torch.randn(2, 5, 6, generator=gen)
+    torch.testing.assert_close(layer(x), torch_layer(x))
+
+
 def test_conv2d_layer_runs_the_backend_it_was_given(monkeypatch):
     seen = []
     real = torch.ops.hubkit.conv2d

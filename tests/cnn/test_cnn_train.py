@@ -14,7 +14,7 @@ from hubkit.cnn import plots, train
 from hubkit.cnn.layers import LeNet5, ResNet18
 
 
-def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend():
+def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend(tmp_path):
     if "cpp" not in hubkit.ops.available_backends():
         pytest.skip("cpp backend not built")
     start = time.process_time()
@@ -22,6 +22,8 @@ def test_lenet_on_digits_reaches_97_percent_with_the_cpp_backend():
     print(f"digits: test {out['test_accuracy']:.4f}, wall {out['seconds']:.1f}s, "
           f"cpu {time.process_time() - start:.1f}s")
     assert out["test_accuracy"] >= 0.97
+    for path in train.save_digits_plots(out, tmp_path):  # the trained filters, curves, RF
+        assert path.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cosine_lr_warms_up_then_decays_to_zero():
@@ -32,7 +34,7 @@ def test_cosine_lr_warms_up_then_decays_to_zero():
 
 
 def test_cifar_script_runs_two_steps_on_generated_batches_and_logs_jsonl(tmp_path):
-    from test_data import _write_cifar
+    from test_cnn_data import _write_cifar
 
     _write_cifar(tmp_path, per=8)
     cfg = train.CifarConfig(data=str(tmp_path), epochs=1, batch_size=8, width=4, max_steps=2,
@@ -93,3 +95,15 @@ def test_effective_receptive_field_matches_the_formula_for_two_3x3_convs():
     rows, cols = (erf > 0).nonzero().unbind(1)
     assert int(rows.max() - rows.min() + 1) == plots.receptive_field([(3, 1, 1)] * 2) == 5
     assert int(cols.max() - cols.min() + 1) == 5
+
+
+@pytest.mark.gpu
+def test_cifar_script_runs_with_bf16_autocast_on_the_cuda_backend(tmp_path):
+    from test_cnn_data import _write_cifar
+
+    _write_cifar(tmp_path, per=16)
+    cfg = train.CifarConfig(data=str(tmp_path), epochs=1, batch_size=16, width=8, max_steps=3,
+                            metrics=None, progress=False, device="cuda", amp=True)
+    out = train.train_cifar10(cfg)
+    assert out["steps"] == 3 and 0.0 <= out["test_accuracy"] <= 1.0
+    assert out["model"].stem[0].weight.grad is not None

@@ -105,6 +105,14 @@ def test_conv2d_accepts_channels_last_and_non_contiguous(backend, device, dtype,
                            layout)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_conv2d_cpp_matches_torch_past_every_gemm_block_edge(dtype, gen):
+    # K=100 > the 96-row A block, C*R*S=288 > the 256-deep K slice, P*Q=4900 > the
+    # 4096-column B block and not a multiple of 32; one image, so the GEMM splits columns.
+    _skip_unavailable("cpp", "cpu")
+    _check_against_float64((1, 32, 70, 70, 100, 3, 3, 1, 1, 1, 1), "cpp", "cpu", dtype, gen)
+
+
 @pytest.mark.parametrize("backend,device,dtype", _params())
 def test_conv2d_passes_opcheck(backend, device, dtype, gen):
     _skip_unavailable(backend, device)

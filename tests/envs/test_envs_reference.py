@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from conftest import LIMITS, TASKS
+from envs_parity import LIMITS, TASKS
 
 pytestmark = pytest.mark.mujoco
 

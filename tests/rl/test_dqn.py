@@ -84,3 +84,26 @@ def test_dqn_solves_cartpole_in_under_ten_minutes():
           f"{fresh.mean():.1f} (min {fresh.min():.0f})")
     assert fresh.mean() >= 475
     assert seconds < 600
+
+
+def test_atari_wrappers_give_stacked_84x84_uint8_frames():
+    pytest.importorskip("ale_py", reason="ale-py is not installed (pip install ale-py)")
+    from hubkit.rl import atari
+
+    env = atari.make_atari_env("ALE/Pong-v5")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    obs, reward, *_ = env.step(env.action_space.sample())
+    assert obs.shape == (4, 84, 84) and reward in (-1.0, 0.0, 1.0)
+    env.close()
+
+
+def test_atari_dqn_smoke_run_for_a_few_hundred_steps():
+    pytest.importorskip("ale_py", reason="ale-py is not installed (pip install ale-py)")
+    from hubkit.rl import atari
+
+    cfg = atari.atari_config(total_steps=300, learning_starts=250, buffer_size=1_000,
+                             train_freq=4, target_update_interval=50, exploration_steps=300)
+    result = atari.train_atari(cfg)
+    assert result.steps == 300
+    assert result.q(torch.zeros(1, 4, 84, 84, dtype=torch.uint8)).shape == (1, 6)

@@ -306,3 +306,18 @@ def test_cpp_core_rejects_arrays_of_the_wrong_size():
         core.add(np.zeros(2, np.float32), np.zeros(1, np.int64), np.zeros(1, np.float32),
                  np.zeros(3, np.float32), np.zeros(1, bool))
     assert len(core) == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_image_observations_round_trip_through_a_large_buffer(backend):
+    # 200 x 2 x 84*84*4 bytes = 5.6 MB: past the size where the C++ core maps its storage
+    buf = ReplayBuffer(200, (84, 84, 4), np.uint8, backend=backend)
+    frames = np.random.default_rng(0).integers(0, 256, (250, 84, 84, 4), dtype=np.uint8)
+    for i in range(250):
+        buf.add(frames[i], i % 4, 1.0, frames[(i + 1) % 250], False)
+    batch = buf.sample(64, generator=torch.Generator().manual_seed(0))
+    ids = [int(np.flatnonzero((frames == o.numpy()).all(axis=(1, 2, 3)))[0]) for o in batch.obs]
+    assert all(i >= 50 for i in ids)  # the first 50 were overwritten
+    want = np.stack([frames[(i + 1) % 250] for i in ids])
+    np.testing.assert_array_equal(batch.next_obs.numpy(), want)
+    np.testing.assert_array_equal(batch.action.numpy(), np.array(ids) % 4)

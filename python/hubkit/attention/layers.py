@@ -35,6 +35,7 @@ class MultiheadAttention(nn.Module):
         bias: learn in_proj_bias and out_proj.bias.
         batch_first: inputs are (B, T, C) when True, (T, B, C) when False.
         backend: hubkit op backend for the fused path (None picks by device).
+        rope: rotate q and k by position (RoPE) before attending; not in torch.nn.
 
     Example:
         >>> import torch
@@ -46,8 +47,8 @@ class MultiheadAttention(nn.Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, *, backend: str | None = None, device=None,
-                 dtype=None) -> None:
+                 batch_first: bool = True, *, backend: str | None = None, rope: bool = False,
+                 device=None, dtype=None) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"num_heads: embed_dim={embed_dim} must be a positive multiple of "
@@ -55,6 +56,9 @@ class MultiheadAttention(nn.Module):
         kw = {"device": device, "dtype": dtype}
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         self.dropout, self.batch_first, self.backend = dropout, batch_first, backend
+        self.rope = rope
+        if rope and self.head_dim % 2:
+            raise ValueError(f"rope: needs an even head dim, got {self.head_dim}")
         self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **kw))
         self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **kw)) if bias else None
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **kw)
@@ -96,6 +100,8 @@ class MultiheadAttention(nn.Module):
         if not self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         q, k, v = self._project(query, 0), self._project(key, 1), self._project(value, 2)
+        if self.rope:
+            q, k = reference.rope(q), reference.rope(k)  # (B, H, T, D), rotated by position
         if is_causal and attn_mask is not None:
             attn_mask = None  # the hint says attn_mask is the causal mask
         if self.fused_path(need_weights, attn_mask, key_padding_mask):
@@ -169,11 +175,12 @@ class TransformerEncoderLayer(_Block):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = True, norm_first: bool = False,
-                 bias: bool = True, *, backend: str | None = None, device=None, dtype=None):
+                 bias: bool = True, *, backend: str | None = None, rope: bool = False,
+                 device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
-                                            backend=backend, **kw)
+                                            backend=backend, rope=rope, **kw)
         self.norm_first, self.batch_first = norm_first, batch_first
         self._init_mlp(d_model, dim_feedforward, dropout, activation, layer_norm_eps, 2, bias, kw)
 
@@ -193,11 +200,12 @@ class TransformerDecoderLayer(_Block):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = True, norm_first: bool = False,
-                 bias: bool = True, *, backend: str | None = None, device=None, dtype=None):
+                 bias: bool = True, *, backend: str | None = None, rope: bool = False,
+                 device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
-                                            backend=backend, **kw)
+                                            backend=backend, rope=rope, **kw)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
                                                  backend=backend, **kw)
         self.norm_first, self.batch_first = norm_first, batch_first
@@ -234,31 +242,34 @@ class Transformer(nn.Module):
 
     Same state_dict keys (encoder.layers.i.*, encoder.norm, decoder.layers.i.*,
     decoder.norm). Inputs are already embedded: src (B, Ts, C), tgt (B, Tt, C).
+    `rope=True` (not in torch.nn) rotates q and k in every self-attention.
     """
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str | Callable = "relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = True, norm_first: bool = False, bias: bool = True, *,
-                 backend: str | None = None, device=None, dtype=None) -> None:
+                 backend: str | None = None, rope: bool = False, device=None,
+                 dtype=None) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
         args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                 batch_first, norm_first, bias)
-        self.encoder = _Stack(TransformerEncoderLayer(*args, backend=backend, **kw),
+        self.encoder = _Stack(TransformerEncoderLayer(*args, backend=backend, rope=rope, **kw),
                               num_encoder_layers, nn.LayerNorm(d_model, layer_norm_eps, **kw))
-        self.decoder = _Stack(TransformerDecoderLayer(*args, backend=backend, **kw),
+        self.decoder = _Stack(TransformerDecoderLayer(*args, backend=backend, rope=rope, **kw),
                               num_decoder_layers, nn.LayerNorm(d_model, layer_norm_eps, **kw))
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
         for p in self.parameters():  # torch.nn.Transformer's initialisation
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
-    def encode(self, src, src_mask=None, src_key_padding_mask=None) -> torch.Tensor:
+    def encode(self, src, src_mask=None, src_key_padding_mask=None,
+               src_is_causal: bool = False) -> torch.Tensor:
         """src (B, Ts, C) -> memory (B, Ts, C)."""
         x = src
         for layer in self.encoder.layers:
-            x = layer(x, src_mask, src_key_padding_mask)
+            x = layer(x, src_mask, src_key_padding_mask, src_is_causal)
         return self.encoder.norm(x)
 
     def decode(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
@@ -275,7 +286,7 @@ class Transformer(nn.Module):
                 memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
                 memory_is_causal: bool = False) -> torch.Tensor:
         """src (B, Ts, C), tgt (B, Tt, C) -> (B, Tt, C); pass tgt_is_causal=True to decode."""
-        memory = self.encode(src, src_mask, src_key_padding_mask)
+        memory = self.encode(src, src_mask, src_key_padding_mask, bool(src_is_causal))
         return self.decode(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
                            memory_key_padding_mask, bool(tgt_is_causal))
 

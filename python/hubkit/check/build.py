@@ -136,9 +136,10 @@ def compile_object(source: Path, module: str, include_dirs: list[Path],
     return obj
 
 
-def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 120) -> Path:
+def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 120,
+                link_args: tuple[str, ...] = ()) -> Path:
     """Link objects into `<module><EXT_SUFFIX>` in a cache folder named by their hash."""
-    key = _digest(module, *[o.name for o in objects])
+    key = _digest(module, *[o.name for o in objects], *link_args)
     folder = cache_dir() / f"mod-{key}"
     target = folder / f"{module}{sysconfig.get_config_var('EXT_SUFFIX')}"
     if target.exists():
@@ -149,7 +150,7 @@ def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 1
         cmd = [nvcc() or "nvcc", "-shared", "--cudart", "static", "-Xcompiler", "-fopenmp",
                *map(str, objects), "-o", str(tmp)]
     else:
-        cmd = [cxx(), "-shared", "-fopenmp", *map(str, objects), "-o", str(tmp)]
+        cmd = [cxx(), "-shared", "-fopenmp", *map(str, objects), *link_args, "-o", str(tmp)]
     try:
         _run(cmd, timeout)
         os.replace(tmp, target)
@@ -158,7 +159,9 @@ def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 1
     return target
 
 
-def build_module(sources: list[Path], module: str, include_dirs: list[Path]) -> Path:
+def build_module(sources: list[Path], module: str, include_dirs: list[Path],
+                 link_args: tuple[str, ...] = ()) -> Path:
     """Compile and link `sources` into an importable pybind11 module; return its path."""
     objects = [compile_object(s, module, include_dirs) for s in sources]
-    return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources))
+    return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources),
+                       link_args=tuple(link_args))

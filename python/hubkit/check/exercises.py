@@ -72,6 +72,9 @@ class Exercise:
     wrong: tuple[Wrong, ...] = ()
     timeout: float = 60.0
     op: str | None = None
+    build: str | None = None
+    """Optional "module:function" returning extra {"include_dirs", "link_args"} for cpp
+    exercises that use a third-party library (e.g. vector_rollout_cpp and libmujoco)."""
 
     def solution_path(self, name: str) -> Path:
         return self.root / "solution" / name
@@ -142,7 +145,8 @@ def load_exercise(folder: Path) -> Exercise:
                       kind=kind, implements=data["implements"], files=files,
                       entry=data["entry"], hints=tuple(data.get("hints", ())),
                       root=Path(folder), support=tuple(data.get("support", ())), wrong=wrong,
-                      timeout=float(data.get("timeout", 60)), op=data.get("op"))
+                      timeout=float(data.get("timeout", 60)), op=data.get("op"),
+                      build=data.get("build"))
     except KeyError as missing:
         raise ExerciseError(f"{path}: missing required key {missing}") from None
     if ex.id != Path(folder).name:

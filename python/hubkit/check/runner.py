@@ -75,10 +75,22 @@ def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | Non
     sources = [p for p in files.values() if p.suffix in (".cpp", ".cu", ".cc")]
     sources += [ex.support_path(s) for s in ex.support if s.endswith((".cpp", ".cu", ".cc"))]
     includes = sorted({p.parent for p in files.values()} | {ex.root / "support"})
+    link_args: tuple[str, ...] = ()
     try:
-        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes)), None
+        if ex.build:  # a third-party library: its headers and the library to link
+            extra = _build_hook(ex.build)()
+            includes += [Path(d) for d in extra.get("include_dirs", ())]
+            link_args = tuple(extra.get("link_args", ()))
+        return str(build.build_module(sources, f"hubkit_ex_{ex.id}", includes, link_args)), None
     except build.CompileError as err:
         return None, str(err)
+
+
+def _build_hook(target: str):
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",

@@ -51,6 +51,8 @@ class Conv2d(nn.Conv2d):
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: torch.Tensor | None) -> torch.Tensor:
+        if x.dim() == 3:  # unbatched (C, H, W), as torch.nn.Conv2d accepts
+            return self._conv_forward(x.unsqueeze(0), weight, bias).squeeze(0)
         if self.padding_mode != "zeros":
             x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             padding = (0, 0)

@@ -70,7 +70,11 @@ def _col2im(cols: torch.Tensor, x_shape, r: int, s: int, stride, padding, dilati
     return xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
 
 
-def _forward_reference(x, w, b, stride, padding, dilation, groups):
+def conv2d_im2col_torch(x, w, b, stride, padding, dilation, groups):
+    """`reference.conv2d_im2col` in torch ops (stride/padding/dilation as [h, w] lists).
+
+    Runs on any device and on fake tensors; the reference backend and the checker use it.
+    """
     n, k, r, s = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     cols = _im2col(x, r, s, stride, padding, dilation)  # (N, C*R*S, P*Q)
     cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, Cg*R*S, P*Q)
@@ -110,7 +114,7 @@ def _backward_compiled(gy, x, w, stride, padding, dilation, groups, module, *ext
 
 def _forward(backend: str, *args):
     if backend == "reference":
-        return _forward_reference(*args)
+        return conv2d_im2col_torch(*args)
     if backend == "cpp":
         return _forward_compiled(*args, _ext.cpp_module())
     return _forward_compiled(*args, _ext.cuda_module(), _ext.stream_address(args[0].device))

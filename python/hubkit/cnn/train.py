@@ -265,11 +265,24 @@ def finetune_image_folder(cfg: FinetuneConfig | None = None) -> dict:
             "val_accuracy": history[-1]["val_accuracy"] if history else None}
 
 
+def save_digits_plots(out: dict, folder: str | Path) -> list[Path]:
+    """PNGs of a `train_lenet_digits` run: first-layer filters, curves, receptive field."""
+    from hubkit.cnn import plots
+
+    folder, model = Path(folder), out["model"]
+    rf = plots.receptive_field([(5, 1, 1), (2, 2, 1), (5, 1, 1)])  # conv, pool, conv
+    return [plots.plot_filters(model.features[0].weight, folder / "lenet_filters.png"),
+            plots.plot_curves(out["history"], folder / "lenet_curves.png"),
+            plots.plot_receptive_field(model.features[:4].eval(), (1, 32, 32),
+                                       folder / "lenet_receptive_field.png", theory=rf)]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: digits | cifar | finetune (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m hubkit.cnn.train")
     sub = parser.add_subparsers(dest="task", required=True)
-    sub.add_parser("digits")
+    digits = sub.add_parser("digits")
+    digits.add_argument("--plots", default=None, help="folder for the PNG plots")
     cifar = sub.add_parser("cifar")
     cifar.add_argument("--data", default=CifarConfig.data)
     cifar.add_argument("--epochs", type=int, default=CifarConfig.epochs)
@@ -280,6 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.task == "digits":
         out = train_lenet_digits()
+        if args.plots:
+            save_digits_plots(out, args.plots)
     elif args.task == "cifar":
         out = train_cifar10(CifarConfig(data=args.data, epochs=args.epochs, metrics=args.metrics))
     else:

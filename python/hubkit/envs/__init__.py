@@ -8,6 +8,9 @@ Importing this package (not `import hubkit`) registers Gymnasium ids
     >>> env = gym.make("hubkit/Reacher-v5")
     >>> envs = gym.make_vec("hubkit/HalfCheetah-v5", num_envs=2,
     ...                     vectorization_mode="vector_entry_point", num_threads=2)
+
+Without importing it first, Gymnasium's "module:id" form imports it for you:
+`gym.make_vec("hubkit.envs:hubkit/HalfCheetah-v5", num_envs=16, ...)`.
 """
 
 from hubkit.envs.reference import TASK_IDS, TASKS, ReferenceVectorEnv, TaskSpec, task_spec

@@ -33,7 +33,7 @@ def fingertip(obs: np.ndarray) -> np.ndarray:
     return np.stack([L1 * c0 + L2 * c01, L1 * s0 + L2 * s01], axis=1)
 
 
-def reach_policy(obs: np.ndarray, kp: float = 60.0, kd: float = 0.15) -> np.ndarray:
+def reach_policy(obs: np.ndarray, kp: float = 150.0, kd: float = 0.15) -> np.ndarray:
     """Jacobian-transpose torques toward the target, clipped to [-1, 1]; (N, 10) -> (N, 2)."""
     c0, c1, s0, s1 = obs[:, 0], obs[:, 1], obs[:, 2], obs[:, 3]
     c01, s01 = c0 * c1 - s0 * s1, s0 * c1 + c0 * s1

@@ -110,15 +110,19 @@ def average_return(env, policy: Callable[[np.ndarray], np.ndarray], steps: int,
     return float(total.mean())
 
 
-def robustness_curve(task: str, policy: Callable[[np.ndarray], np.ndarray],
+def robustness_curve(task: str, make_policy: Callable[[], Callable[[np.ndarray], np.ndarray]],
                      sizes=(0.0, 0.2, 0.4, 0.6, 0.8), num_envs: int = 8, steps: int = 200,
                      seed: int = 0, num_threads: int = 2) -> np.ndarray:
-    """Average return of `policy` at each perturbation size; returns (len(sizes),)."""
+    """Average return at each perturbation size; returns (len(sizes),).
+
+    `make_policy()` gives a fresh obs -> actions callable for each size (so a
+    policy with internal state, like an open-loop gait's clock, starts over).
+    """
     out = []
     for size in sizes:
         env = MujocoVectorEnv(task, num_envs=num_envs, num_threads=num_threads)
         wrapped = DomainRandomization(env, DynamicsRanges.symmetric(size), seed=seed)
-        out.append(average_return(wrapped, policy, steps, seed=seed))
+        out.append(average_return(wrapped, make_policy(), steps, seed=seed))
     return np.array(out)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from types import ModuleType
 
+import gymnasium as gym
 import numpy as np
 
 from hubkit.envs.reference import TASK_IDS, TaskSpec, task_spec, xml_path
@@ -86,6 +87,8 @@ def make_core(spec: TaskSpec, num_envs: int, num_threads: int, seed: int | None)
     """Build the C++ VecEnv for a task (checks arguments first)."""
     ext = load_extension()
     n = _check_count(num_envs, "num_envs")
+    if n > 1_000_000:
+        raise ValueError(f"num_envs must be <= 1000000, got {n}")
     t = _check_count(num_threads, "num_threads")
     return ext.VecEnv(xml_path(spec), cpp_params(spec), n, t, _seed_value(seed))
 
@@ -107,13 +110,7 @@ def _spec_from(task: str | TaskSpec, max_episode_steps: int | None, overrides: d
     return spec.replace(**overrides) if overrides else spec
 
 
-def _vector_base():
-    import gymnasium as gym
-
-    return gym.vector.VectorEnv
-
-
-class MujocoVectorEnv(_vector_base()):
+class MujocoVectorEnv(gym.vector.VectorEnv):
     """N envs of one task stepped by the C++ thread pool; autoreset mode NEXT_STEP.
 
     Args:
@@ -129,7 +126,6 @@ class MujocoVectorEnv(_vector_base()):
     def __init__(self, task: str | TaskSpec = "HalfCheetah", num_envs: int = 1,
                  num_threads: int = 1, seed: int | None = None,
                  max_episode_steps: int | None = None, copy: bool = True, **overrides):
-        from gymnasium.vector import AutoresetMode
         from gymnasium.vector.utils import batch_space
 
         self.task_spec = _spec_from(task, max_episode_steps, overrides)
@@ -139,17 +135,16 @@ class MujocoVectorEnv(_vector_base()):
         self.model, self.single_observation_space, self.single_action_space = self._make_spaces()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP, "render_modes": []}
         self.render_mode = None
 
     def _make_spaces(self):
         import mujoco
-        from gymnasium.spaces import Box
 
         model = mujoco.MjModel.from_xml_path(xml_path(self.task_spec))
         low, high = model.actuator_ctrlrange.astype(np.float32).T
-        act = Box(low=low, high=high, dtype=np.float32)
-        obs = Box(low=-np.inf, high=np.inf, shape=(self.core.obs_dim,), dtype=np.float64)
+        act = gym.spaces.Box(low=low, high=high, dtype=np.float32)
+        obs = gym.spaces.Box(low=-np.inf, high=np.inf, shape=(self.core.obs_dim,), dtype=np.float64)
         return model, obs, act
 
     def _out(self, a: np.ndarray) -> np.ndarray:
@@ -182,13 +177,7 @@ class MujocoVectorEnv(_vector_base()):
         self.core.queue_reset_state(int(index), qpos, qvel)
 
 
-def _env_base():
-    import gymnasium as gym
-
-    return gym.Env
-
-
-class MujocoEnv(_env_base()):
+class MujocoEnv(gym.Env):
     """One env of a task on the C++ core (what `gym.make("hubkit/<Task>-v5")` returns).
 
     The time limit comes from the TimeLimit wrapper that `gym.make` adds, as in

@@ -53,9 +53,10 @@ class DQNConfig:
     gradient_steps: int = 128
     """Gradient steps per round."""
     target_update_interval: int = 10
-    """Gradient steps between copies of the online network into the target network."""
-    exploration_fraction: float = 0.16
-    """Fraction of total_steps over which epsilon falls linearly from eps_start to eps_end."""
+    """Environment steps between copies of the online network into the target network
+    (with train_freq 256 that is one copy after every round of updates)."""
+    exploration_steps: int = 8_000
+    """Environment steps over which epsilon falls linearly from eps_start to eps_end."""
     eps_start: float = 1.0
     """Initial epsilon."""
     eps_end: float = 0.04
@@ -153,11 +154,19 @@ def update(q, q_target, optimizer, buffer, cfg: DQNConfig, beta: float) -> float
     return loss.item()
 
 
-def evaluate(q: nn.Module, env_id: str, episodes: int, seed: int) -> np.ndarray:
-    """Greedy returns of `episodes` episodes run side by side in a vector env (episodes,)."""
+def evaluate(q: nn.Module, env, episodes: int, seed: int) -> np.ndarray:
+    """Greedy returns of `episodes` episodes run side by side in a vector env (episodes,).
+
+    Args:
+        q: maps observations (B, ...) to action values (B, A).
+        env: a gymnasium id, or a function returning a new (wrapped) env.
+        episodes: how many episodes (one per vector-env copy).
+        seed: seeds the copies (seed, seed + 1, ...).
+    """
     import gymnasium as gym
 
-    envs = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="sync")
+    make = env if callable(env) else (lambda: gym.make(env))
+    envs = gym.vector.SyncVectorEnv([make] * episodes)
     obs, _ = envs.reset(seed=seed)
     returns, finished = np.zeros(episodes), np.zeros(episodes, dtype=bool)
     while not finished.all():
@@ -191,16 +200,13 @@ def make_buffer(cfg: DQNConfig, obs_space) -> ReplayBuffer:
 class _Trainer:
     """The state of one DQN run: env, networks, optimizer, buffer and bookkeeping."""
 
-    def __init__(self, cfg: DQNConfig):
-        import gymnasium as gym
-
-        self.cfg = cfg
+    def __init__(self, cfg: DQNConfig, make_env, make_q):
+        self.cfg, self.make_env = cfg, make_env
         torch.manual_seed(cfg.seed)
-        self.env = gym.make(cfg.env_id)
+        self.env = make_env()
         self.obs, _ = self.env.reset(seed=cfg.seed)
         self.env.action_space.seed(cfg.seed)
-        n_obs = int(np.prod(self.env.observation_space.shape))
-        self.q = QNetwork(n_obs, int(self.env.action_space.n), cfg.hidden)
+        self.q = make_q(self.env.observation_space, int(self.env.action_space.n))
         self.q_target = copy.deepcopy(self.q)
         self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.lr, foreach=True)
         self.buffer = make_buffer(cfg, self.env.observation_space)
@@ -212,8 +218,7 @@ class _Trainer:
 
     def act(self, step: int) -> int:
         cfg = self.cfg
-        eps = linear_schedule(cfg.eps_start, cfg.eps_end,
-                              int(cfg.exploration_fraction * cfg.total_steps), step)
+        eps = linear_schedule(cfg.eps_start, cfg.eps_end, cfg.exploration_steps, step)
         if step < cfg.learning_starts or self.rng.random() < eps:
             return int(self.env.action_space.sample())
         return int(greedy_actions(self.q, self.obs[None])[0])
@@ -235,17 +240,15 @@ class _Trainer:
         for _ in range(cfg.gradient_steps):
             loss = update(self.q, self.q_target, self.optimizer, self.buffer, cfg, beta)
             self.updates += 1
-            if self.updates % cfg.target_update_interval == 0:
-                self.q_target.load_state_dict(self.q.state_dict())
         return loss
 
     def evaluate(self, step: int, loss: float) -> bool:
         """Quick greedy check; a full 100-episode check when it looks solved. True = solved."""
         cfg = self.cfg
-        quick = float(evaluate(self.q, cfg.env_id, cfg.eval_episodes, cfg.seed + step).mean())
+        quick = float(evaluate(self.q, self.make_env, cfg.eval_episodes, cfg.seed + step).mean())
         full = None
         if quick >= cfg.solved_return:
-            full = float(evaluate(self.q, cfg.env_id, 100, cfg.seed + 10**6 + step).mean())
+            full = float(evaluate(self.q, self.make_env, 100, cfg.seed + 10**6 + step).mean())
             if full > self.best[0]:
                 self.best = (full, copy.deepcopy(self.q))
         recent = float(np.mean(self.episode_returns[-20:])) if self.episode_returns else 0.0
@@ -257,23 +260,34 @@ class _Trainer:
         return full is not None and full >= cfg.solved_return
 
 
-def train(cfg: DQNConfig | None = None) -> TrainResult:
+def train(cfg: DQNConfig | None = None, make_env=None, make_q=None) -> TrainResult:
     """Train DQN on cfg.env_id until a 100-episode greedy mean reaches cfg.solved_return.
+
+    Args:
+        cfg: hyperparameters.
+        make_env: () -> env; default gym.make(cfg.env_id).
+        make_q: (observation_space, n_actions) -> Q-network; default an MLP (QNetwork).
 
     Returns:
         TrainResult with the network that scored best over 100 greedy episodes (the
         last network, with mean_return = nan, if no evaluation ran).
     """
+    import gymnasium as gym
+
     cfg = cfg or DQNConfig()
+    make_env = make_env or (lambda: gym.make(cfg.env_id))
+    make_q = make_q or (lambda space, n: QNetwork(int(np.prod(space.shape)), n, cfg.hidden))
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     start, loss, t = time.perf_counter(), float("nan"), 0
     try:
-        run = _Trainer(cfg)
+        run = _Trainer(cfg, make_env, make_q)
         for t in range(1, cfg.total_steps + 1):
             run.collect(t)
             if t >= cfg.learning_starts and t % cfg.train_freq == 0:
                 loss = run.train_round(t)
+            if t % cfg.target_update_interval == 0:
+                run.q_target.load_state_dict(run.q.state_dict())
             if cfg.eval_every and t >= cfg.learning_starts and t % cfg.eval_every == 0:
                 if run.evaluate(t, loss):
                     break

@@ -14,9 +14,9 @@ Shape legend: S states, A actions; Q is (S, A).
 
 Example:
     >>> Q = np.zeros((2, 2))
-    >>> q_update(Q, 0, 1, 1.0, 1, True, lr=0.5, gamma=0.9)
-    0.5
-    >>> Q[0, 1]
+    >>> q_update(Q, 0, 1, 1.0, 1, True, lr=0.5, gamma=0.9)  # the TD error
+    1.0
+    >>> float(Q[0, 1])
     0.5
 """
 

@@ -161,7 +161,7 @@ class ReplayBuffer:
             done: episode terminated (no bootstrap from next_obs): a bool, or (N,).
             truncated: episode cut by a time limit (only n-step buffers use it).
         """
-        if self.n_step == 1 and self._core.try_add_one(obs, action, reward, next_obs, done):
+        if self.n_step == 1 and self._core.try_add(obs, action, reward, next_obs, done):
             return  # exact types: checked and stored in one C++ call
         rows = self._rows(obs, action, reward, next_obs, done)
         if self.n_step == 1:

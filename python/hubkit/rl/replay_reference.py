@@ -159,7 +159,7 @@ class ReplayCoreReference:
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
-    def try_add_one(self, obs, action, reward, next_obs, done) -> bool:
+    def try_add(self, obs, action, reward, next_obs, done) -> bool:
         """The C++ core's fast path for exact types; here every add takes the checked path."""
         return False
 

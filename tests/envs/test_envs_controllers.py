@@ -32,7 +32,7 @@ def test_reach_controller_brings_fingertip_close_to_target():
     tips, targets = C.reacher_paths(num_envs=8, steps=50, seed=0)
     start = np.linalg.norm(tips[0] - targets, axis=1)
     end = np.linalg.norm(tips[-1] - targets, axis=1)
-    assert np.median(end) < 0.04 and (end < start).all()
+    assert np.median(end) < 0.02 and (end < start).all()
 
 
 def test_cem_gait_runs_forward():

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from conftest import LIMITS, TASKS
+from envs_parity import LIMITS, TASKS
 
 pytestmark = pytest.mark.mujoco
 pytest.importorskip("mujoco")
@@ -66,7 +65,7 @@ def test_cpp_matches_reference_with_its_own_reset_noise_injected(task):
             np.testing.assert_allclose(g, w, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("task", ["Walker2d", "Reacher"])
+@pytest.mark.parametrize("task", ["Walker2d", "Ant", "Reacher"])
 def test_cpp_results_identical_for_any_thread_count(task):
     runs = [_rollout(MujocoVectorEnv(task, num_envs=5, num_threads=t, max_episode_steps=30), 120)
             for t in (1, 2, 3, 8)]
@@ -93,6 +92,13 @@ def test_cpp_autoreset_is_next_step():
     assert (rew == 0).all() and not term.any() and not trunc.any()
     assert (env.core.episode_steps == 0).all()
     assert env.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+
+
+def test_module_prefixed_id_imports_and_registers():
+    envs = gym.make_vec("hubkit.envs:hubkit/Hopper-v5", num_envs=2,
+                        vectorization_mode="vector_entry_point", num_threads=2)
+    assert envs.reset(seed=0)[0].shape == (2, 11)
+    assert gym.make("hubkit.envs:hubkit/Reacher-v5").spec.max_episode_steps == 50
 
 
 def test_make_vec_vector_entry_point_with_threads():
@@ -151,3 +157,13 @@ def test_bad_actions_raise_and_change_nothing(actions):
     with pytest.raises(ValueError, match="actions"):
         env.step(actions)
     np.testing.assert_array_equal(env.core.obs, obs)
+
+
+def test_version_mismatch_with_installed_mujoco_is_a_clear_import_error(monkeypatch):
+    import mujoco
+
+    from hubkit.envs.vector import load_extension
+
+    monkeypatch.setattr(mujoco, "mj_version", lambda: 3_003_000)
+    with pytest.raises(ImportError, match="built against mujoco .* reinstall hubkit"):
+        load_extension()

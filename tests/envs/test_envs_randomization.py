@@ -74,7 +74,7 @@ def test_robustness_curve_writes_png(tmp_path):
     from hubkit.envs.controllers import reach_policy
 
     sizes = (0.0, 0.5)
-    curve = robustness_curve("Reacher", reach_policy, sizes=sizes, num_envs=2, steps=30)
+    curve = robustness_curve("Reacher", lambda: reach_policy, sizes=sizes, num_envs=2, steps=30)
     assert curve.shape == (2,) and np.isfinite(curve).all()
     path = plot_robustness(sizes, {"reach": curve}, str(tmp_path / "r.png"))
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
