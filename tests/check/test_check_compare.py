@@ -108,3 +108,10 @@ def test_chi_square_accepts_a_fair_sampler_and_rejects_a_biased_one(gen):
                             minlength=4)
     with pytest.raises(CheckFailure, match="do not follow the expected probabilities"):
         expect_frequencies(biased, probs, "sampled indices")
+
+
+def test_rounding_noise_on_an_exactly_zero_output_passes():
+    want = torch.zeros(4, 16, dtype=torch.float64)
+    assert_close(torch.full((4, 16), 3e-7), want, dtype=torch.float32)
+    assert "differ from the reference" in _message(torch.full((4, 16), 1e-3), want,
+                                                    dtype=torch.float32)

@@ -76,10 +76,14 @@ import triton
 import triton.language as tl
 
 @triton.jit
+def _double(v):
+    return 2.0 * v
+
+@triton.jit
 def _kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
-    tl.store(y_ptr + offs, 2.0 * tl.load(x_ptr + offs, mask=mask), mask=mask)
+    tl.store(y_ptr + offs, _double(tl.load(x_ptr + offs, mask=mask)), mask=mask)
 
 def scale(x):
     # BEGIN SOLUTION
@@ -159,3 +163,19 @@ def test_cuda_out_of_bounds_write_is_a_verdict_and_the_next_check_runs(tmp_path)
     assert result.status in ("error", "crash", "fail"), result.message
     assert result.status != "pass"
     assert run_check(ex, ex.solution_files(), fast=True, timing=False).status == "pass"
+
+
+@pytest.mark.triton
+def test_triton_exercise_runs_from_a_shell_without_triton_interpret(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _write(tmp_path / "exercises" / "scale_triton", TRITON_FILES)
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["HUBKIT_EXERCISES"] = str(tmp_path / "exercises")
+    proc = subprocess.run([sys.executable, "-m", "hubkit.cli", "check", "scale_triton",
+                           "--solution", "--fast", "--no-time"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout

@@ -97,3 +97,27 @@ def test_check_all_without_workspace_grades_shipped_solutions(tmp_path, monkeypa
     rows = json.loads(out.read_text())
     assert all(r["impl"] == "solution" for r in rows)
     assert {r["exercise"] for r in rows} >= {"bias_gelu_cpp"}
+
+
+def test_check_all_goes_on_after_a_crash_and_exits_nonzero(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "check"))
+    from test_check_runner import make_exercise
+
+    root = tmp_path / "exercises"
+    crash = make_exercise(root, ex_id="a_crashes")
+    (crash.root / "solution" / "mm.py").write_text(
+        "import os, signal\n\ndef matmul(a, b):\n    os.kill(os.getpid(), signal.SIGSEGV)\n")
+    make_exercise(root, ex_id="b_passes")
+    monkeypatch.setenv("HUBKIT_EXERCISES", str(root))
+    monkeypatch.delenv("HUBKIT_WORKSPACE", raising=False)
+    out = tmp_path / "results.json"
+    result = run("check", "--all", "--no-time", "--fast", "--json", str(out), cwd=tmp_path,
+                 monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    assert "CRASH" in result.output and re.search(r"b_passes\s.*PASS", result.output)
+    rows = {r["exercise"]: r for r in json.loads(out.read_text())}
+    assert rows["a_crashes"]["status"] == "crash"
+    assert "segmentation fault" in rows["a_crashes"]["message"]
+    assert rows["b_passes"]["status"] == "pass"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -90,7 +91,13 @@ class Exercise:
 
 
 def exercises_root() -> Path:
-    """The folder holding exercises/<id>/: the installed package's, else the source tree's."""
+    """The folder holding exercises/<id>/: $HUBKIT_EXERCISES, else the installed package's,
+    else the source tree's."""
+    env = os.environ.get("HUBKIT_EXERCISES")
+    if env:
+        if not Path(env).is_dir():
+            raise ExerciseError(f"HUBKIT_EXERCISES={env} is not a folder")
+        return Path(env)
     try:
         root = importlib.resources.files("hubkit").joinpath("exercises")
         if root.is_dir():

@@ -63,10 +63,24 @@ def _gpu_here() -> bool:
 
 
 def _warm_up(kind: str) -> None:
-    if _context(kind).get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+    """Start the fork server now (it imports torch while the compiler runs)."""
+    if _context(kind).get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
 
+    # subtle: torch._dynamo imports triton in the fork server, and triton fixes its
+    # interpreter mode at import; without a GPU, Triton exercises need interpreter
+    # mode there. Set only while the server starts, so this process is unchanged.
+    saved = os.environ.get("TRITON_INTERPRET")
+    if not _gpu_here():
+        os.environ["TRITON_INTERPRET"] = "1"
+    try:
         forkserver.ensure_running()
+    finally:
+        if saved is None:
+            os.environ.pop("TRITON_INTERPRET", None)
+        else:
+            os.environ["TRITON_INTERPRET"] = saved
 
 
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
@@ -161,6 +175,7 @@ def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     reader, writer = ctx.Pipe(duplex=False)
     from hubkit.check.child import main as child_main
 
+    _warm_up(payload["kind"])  # (re)starts the fork server if it is not running
     proc = ctx.Process(target=child_main, args=(writer, payload), daemon=True)
     with _interpreter_env(interpret):
         proc.start()
@@ -203,7 +218,7 @@ def _death(code: int | None) -> dict[str, Any]:
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         why = _SIGNALS.get(name, name)
-        return {"status": "crash", "message": f"your code crashed the checker's process: {why}"}
+        return {"status": "crash", "message": f"crashed: {why}"}
     return {"status": "crash", "message": f"the checker's process exited with code {code} "
             "before reporting (sys.exit or os._exit in your code?)"}
 
