@@ -23,6 +23,20 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+source"
 
+import importlib  # noqa: E402
+
 from hubkit import nn, ops  # noqa: E402  (the public facades)
 
-__all__ = ["__version__", "nn", "ops"]
+# Topic slices load on first use (`hubkit.rl.ReplayBuffer`), so `import hubkit`
+# stays light; `hubkit.envs` imports gymnasium and registers the hubkit/ envs.
+_SLICES = ("activations", "attention", "basics", "check", "cnn", "curriculum", "envs",
+           "peft", "rl")
+
+
+def __getattr__(name: str):
+    if name in _SLICES:
+        return importlib.import_module(f"hubkit.{name}")
+    raise AttributeError(f"module 'hubkit' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "nn", "ops", *_SLICES]
