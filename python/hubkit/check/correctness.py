@@ -112,7 +112,8 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
     for i, (g, w) in enumerate(zip(gots, wants, strict=True)):
         name = "output" if len(wants) == 1 else f"output {i}"
         assert_close(g, w.detach(), name=name, dtype=dtype if w.is_floating_point() else w.dtype,
-                     reduction=case.reduction, rtol=spec.rtol, sentinel=True)
+                     reduction=case.reduction, rtol=spec.rtol, sentinel=True,
+                     condition=case.condition)
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
@@ -131,7 +132,7 @@ def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
         if a.grad is None:
             raise CheckFailure(f"grad of `{name}` is None: no gradient flows back to `{name}`")
         assert_close(a.grad, r.grad, name=f"grad of `{name}`", dtype=a.dtype,
-                     reduction=case.reduction, rtol=spec.rtol)
+                     reduction=case.reduction, rtol=spec.rtol, condition=case.condition)
 
 
 def _schema_type(v: Any) -> str:
