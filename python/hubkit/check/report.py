@@ -92,7 +92,7 @@ def render_table(results: list[Result], console: Console | None = None) -> None:
     for col in ("exercise", "backend", "verdict", "error", "vs ref", "on"):
         wide = col == "error"
         table.add_column(col, overflow="fold", no_wrap=not wide, ratio=1 if wide else None,
-                         min_width=12 if wide else None)
+                         min_width=8 if wide else None)
     machines = {describe(r.machine) for r in results if r.machine}
     short = {m: f"M{i + 1}" for i, m in enumerate(sorted(machines))}
     for r in results:
