@@ -104,13 +104,14 @@ void ReplayCore::sample_prioritized(std::size_t n, Xoshiro256& rng, double beta,
                                     const OutRows& out) {
   const double total = tree_.total();
   const double segment = total / static_cast<double>(n);
-  std::vector<double> weights(n);
+  std::vector<double> prefixes(n), weights(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    prefixes[k] = (static_cast<double>(k) + rng.uniform()) * segment;
+  }
+  tree_.find_many(prefixes.data(), n, size_, out.indices);
   double max_weight = 0.0;
   for (std::size_t k = 0; k < n; ++k) {
-    const double prefix = (static_cast<double>(k) + rng.uniform()) * segment;
-    const std::size_t i = tree_.find(prefix, size_);
-    out.indices[k] = static_cast<std::int64_t>(i);
-    const double prob = tree_.get(i) / total;
+    const double prob = tree_.get(static_cast<std::size_t>(out.indices[k])) / total;
     weights[k] = std::pow(static_cast<double>(size_) * prob, -beta);
     max_weight = std::max(max_weight, weights[k]);
   }
@@ -120,11 +121,11 @@ void ReplayCore::sample_prioritized(std::size_t n, Xoshiro256& rng, double beta,
 
 void ReplayCore::update_priorities(const std::int64_t* indices, const double* priorities,
                                    std::size_t n) {
+  std::vector<double> leaves(n);
+  for (std::size_t k = 0; k < n; ++k) leaves[k] = std::pow(priorities[k], alpha);
   std::lock_guard<std::mutex> lock(mu_);
-  for (std::size_t k = 0; k < n; ++k) {
-    tree_.set(static_cast<std::size_t>(indices[k]), std::pow(priorities[k], alpha));
-    max_priority_ = std::max(max_priority_, priorities[k]);
-  }
+  tree_.set_many(indices, leaves.data(), n);
+  for (std::size_t k = 0; k < n; ++k) max_priority_ = std::max(max_priority_, priorities[k]);
 }
 
 std::uint64_t ReplayCore::next_seed() {

@@ -18,15 +18,6 @@
 
 namespace hubkit::replay {
 
-// Zero-filled storage whose pages are only touched when written. Large blocks are
-// mapped directly and advised to use transparent huge pages (as NumPy does), which
-// cuts the first-write page faults of an 84x84x4 uint8 ring about 500-fold.
-struct MappedDeleter {
-  std::size_t bytes = 0;  // 0: the block came from calloc
-  void operator()(std::uint8_t* p) const;
-};
-using Bytes = std::unique_ptr<std::uint8_t[], MappedDeleter>;
-Bytes zeroed_bytes(std::size_t bytes);
 
 // Where a batch of transitions lives (contiguous, n rows each).
 struct Rows {

@@ -13,7 +13,7 @@ from hubkit.attention import reference as R
 from hubkit.check import Case, CheckContext, OpSpec, randn
 
 # (B, H, Tq, Tk, D, causal): odd lengths, Tq != Tk, a single step.
-SHAPES = [(1, 2, 37, 37, 16, True), (2, 1, 5, 11, 8, False), (1, 1, 1, 1, 4, True),
+SHAPES = [(1, 2, 37, 37, 16, True), (2, 1, 5, 11, 8, False), (1, 1, 1, 3, 4, False),
           (2, 3, 64, 64, 32, True), (1, 2, 33, 20, 16, False)]
 FAST_SHAPES = SHAPES[:2]
 
@@ -29,8 +29,9 @@ def reference(*args):
 
 
 def _attention_case(ctx, b, h, tq, tk, d, causal, big=1.0) -> Case:
-    q = randn(ctx, b, h, tq, d, layout="strided") * big
-    k, v = randn(ctx, b, h, tk, d), randn(ctx, b, h, tk, d, layout="transposed")
+    shift = big == 1.0  # large-logit case: unshifted values, so logits ~ big * 2.7
+    q = randn(ctx, b, h, tq, d, layout="strided", shift=shift) * big
+    k, v = randn(ctx, b, h, tk, d, shift=shift), randn(ctx, b, h, tk, d, layout="transposed")
     name = f"q({b}, {h}, {tq}, {d}) k,v({b}, {h}, {tk}, {d}) causal={causal}"
     logits = float((q @ k.transpose(-1, -2)).abs().max()) / d ** 0.5
     if big != 1.0:
@@ -51,7 +52,7 @@ def _mha_case(ctx, b, t, c, h, causal) -> Case:
 
 def cases(ctx: CheckContext) -> list[Case]:
     out = [_attention_case(ctx, *s) for s in (FAST_SHAPES if ctx.fast else SHAPES)]
-    out.append(_attention_case(ctx, 1, 2, 9, 9, 16, False, big=300.0))
+    out.append(_attention_case(ctx, 1, 2, 9, 9, 16, False, big=60.0))
     out.append(_mha_case(ctx, 2, 7, 16, 4, True))
     if not ctx.fast:
         out.append(_mha_case(ctx, 3, 13, 24, 3, False))

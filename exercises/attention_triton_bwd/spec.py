@@ -2,8 +2,9 @@
 
 The learner's own (given) forward produces out and lse; the learner's backward
 must then match the float64 gradients of softmax(q k^T / sqrt(D)) v under the
-upstream gradient `do`. Cases: tails (T = 37 with 16-wide blocks), T = 1,
-Tq != Tk, causal and not.
+upstream gradient `do`. Cases: tails (T = 37 with 16-wide blocks), one query,
+Tq != Tk, causal and not. (With a single key, dq is exactly 0 and any rounding
+would fail a relative check, so the one-query case has 7 keys.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hubkit.attention import reference as R
 from hubkit.check import Case, CheckContext, OpSpec, randn
 
 # (B, H, Tq, Tk, D, causal)
-SHAPES = [(1, 2, 37, 37, 16, True), (1, 2, 20, 45, 32, False), (1, 1, 1, 1, 16, True),
+SHAPES = [(1, 2, 37, 37, 16, True), (1, 2, 20, 45, 32, False), (1, 1, 1, 7, 16, False),
           (2, 2, 64, 64, 16, True), (1, 2, 45, 20, 16, False)]
 FAST_SHAPES = SHAPES[:3]
 

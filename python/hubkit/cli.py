@@ -27,7 +27,9 @@ from hubkit.check.result import Result
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="hubkit: learn deep learning by building it.")
-console = Console()
+# subtle: without a terminal (CI logs, pipes) rich assumes 80 columns and
+# squeezes the check table; a log can afford 120.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 class UserError(Exception):

@@ -94,6 +94,13 @@ def test_mha_rejects_heads_that_do_not_divide_embed_dim():
         hubkit.nn.MultiheadAttention(10, 3)
 
 
+@pytest.mark.parametrize("kw,match", [({"add_bias_kv": True}, "add_bias_kv"),
+                                      ({"kdim": 8}, "kdim"), ({"vdim": 4}, "vdim")])
+def test_mha_rejects_unsupported_torch_options_by_name(kw, match):
+    with pytest.raises(ValueError, match=match):
+        hubkit.nn.MultiheadAttention(C, H, **kw)
+
+
 def _seed_torch(gen):
     torch.manual_seed(int(torch.randint(0, 10_000, (1,), generator=gen)))
 

@@ -225,7 +225,17 @@ def test_attention_mixed_devices_raise_naming_the_argument():
 
 
 @pytest.mark.gpu
-def test_attention_default_on_cuda_falls_back_to_reference_for_unsupported_d(gen):
-    x = torch.randn(1, 2, 9, 24, device="cuda")
+@pytest.mark.parametrize("d,dtype", [(24, torch.float32), (16, torch.float64)])
+def test_attention_default_on_cuda_falls_back_to_reference_where_triton_cannot(d, dtype):
+    x = torch.randn(1, 2, 9, d, device="cuda", dtype=dtype)
     torch.testing.assert_close(hubkit.ops.attention(x, x, x),
                                F.scaled_dot_product_attention(x, x, x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.triton
+def test_attention_triton_rejects_float64_by_name():
+    dev = _dev("triton")
+    _skip_unavailable("triton", dev)
+    x = _t(1, 2, 4, 16, dtype=torch.float64).to(dev)
+    with pytest.raises(ValueError, match=r"q: dtype float64"):
+        hubkit.ops.attention(x, x, x, backend="triton")

@@ -33,6 +33,8 @@ class MultiheadAttention(nn.Module):
         num_heads: H; C must divide by H.
         dropout: dropout on the attention weights (training only).
         bias: learn in_proj_bias and out_proj.bias.
+        add_bias_kv, add_zero_attn, kdim, vdim: torch's positions; only the defaults
+            (and kdim = vdim = embed_dim) are supported.
         batch_first: inputs are (B, T, C) when True, (T, B, C) when False.
         backend: hubkit op backend for the fused path (None picks by device).
         rope: rotate q and k by position (RoPE) before attending; not in torch.nn.
@@ -47,12 +49,20 @@ class MultiheadAttention(nn.Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, *, backend: str | None = None, rope: bool = False,
-                 device=None, dtype=None) -> None:
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = True, device=None, dtype=None, *,
+                 backend: str | None = None, rope: bool = False) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"num_heads: embed_dim={embed_dim} must be a positive multiple of "
                              f"num_heads={num_heads}")
+        for name, value in (("add_bias_kv", add_bias_kv), ("add_zero_attn", add_zero_attn)):
+            if value:
+                raise ValueError(f"{name}: not supported by hubkit.nn.MultiheadAttention")
+        for name, value in (("kdim", kdim), ("vdim", vdim)):
+            if value not in (None, embed_dim):
+                raise ValueError(f"{name}: must equal embed_dim={embed_dim} (separate key/value "
+                                 "widths are not supported)")
         kw = {"device": device, "dtype": dtype}
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         self.dropout, self.batch_first, self.backend = dropout, batch_first, backend
@@ -179,7 +189,7 @@ class TransformerEncoderLayer(_Block):
                  device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=batch_first,
                                             backend=backend, rope=rope, **kw)
         self.norm_first, self.batch_first = norm_first, batch_first
         self._init_mlp(d_model, dim_feedforward, dropout, activation, layer_norm_eps, 2, bias, kw)
@@ -204,10 +214,10 @@ class TransformerDecoderLayer(_Block):
                  device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=batch_first,
                                             backend=backend, rope=rope, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
-                                                 backend=backend, **kw)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                                 batch_first=batch_first, backend=backend, **kw)
         self.norm_first, self.batch_first = norm_first, batch_first
         self._init_mlp(d_model, dim_feedforward, dropout, activation, layer_norm_eps, 3, bias, kw)
 

@@ -113,16 +113,17 @@ def _check_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
 
 
 @_backend.constant_under_compile
-def _pick_backend(device: torch.device, backend: str | None, d: int) -> str:
-    """resolve(), except that an unsupported D falls back to the reference unless triton was
-    asked for by name (on the call or through use_backend)."""
+def _pick_backend(device: torch.device, backend: str | None, d: int, dtype: torch.dtype) -> str:
+    """resolve(), except that a D or dtype the kernels lack (D=24, float64) falls back to the
+    reference unless triton was asked for by name (on the call or through use_backend)."""
     asked = backend if backend is not None else _backend._forced.get()
     name = resolve(SPEC, device, backend)
-    if name == "triton" and d not in TRITON_HEAD_DIMS:
-        if asked == "triton":
-            raise ValueError(f"q: head dim D={d} is not supported by the triton backend "
-                             f"(supported: {TRITON_HEAD_DIMS}); use backend='reference'")
+    if name == "triton" and asked != "triton" and (
+            d not in TRITON_HEAD_DIMS or dtype not in DTYPES["triton"]):
         return "reference"
+    if name == "triton" and d not in TRITON_HEAD_DIMS:
+        raise ValueError(f"q: head dim D={d} is not supported by the triton backend "
+                         f"(supported: {TRITON_HEAD_DIMS}); use backend='reference'")
     return name
 
 
@@ -158,6 +159,6 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = 
         scale = 1.0 / math.sqrt(q.shape[-1])
     elif isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
         raise ValueError(f"scale: expected a finite float or None, got {scale!r}")
-    name = _pick_backend(device, backend, q.shape[-1])
+    name = _pick_backend(device, backend, q.shape[-1], q.dtype)
     _checks.tensor("q", q, dtypes=DTYPES[name])
     return torch.ops.hubkit.attention(q, k, v, causal, float(scale), name)[0]

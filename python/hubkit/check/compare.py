@@ -1,7 +1,10 @@
 """Comparing a learner's output with the float64 reference, and saying what went wrong.
 
 Tolerance, element by element, with K the reduction length and `scale` the
-RMS of the expected output:
+RMS of the expected output (or, when one case has several outputs or
+gradients, the largest RMS among them: dq of one-key attention is exactly zero
+in float64 but rounding noise in float32, and is judged on the scale of dk and
+dv):
 
     |got - want| <= rtol * sqrt(K) * (|want| + scale) + min(atol * sqrt(K), 0.01 * scale)
 
@@ -76,7 +79,7 @@ def check_meta(got: object, want: torch.Tensor, name: str, dtype: torch.dtype) -
 def assert_close(got: object, want: torch.Tensor, *, name: str = "output",
                  dtype: torch.dtype | None = None, reduction: int = 1,
                  rtol: dict[torch.dtype, float] | None = None, sentinel: bool = False,
-                 condition: float = 1.0) -> None:
+                 scale_floor: float = 0.0, condition: float = 1.0) -> None:
     """Raise CheckFailure with teaching diagnostics unless `got` matches `want`.
 
     Args:
@@ -88,12 +91,13 @@ def assert_close(got: object, want: torch.Tensor, *, name: str = "output",
         rtol: per-dtype overrides of DEFAULT_RTOL.
         sentinel: the output buffer was NaN-filled by the checker, so NaN
             means "never written".
+        scale_floor: the scale of sibling outputs of the same case (see above).
         condition: multiplies the tolerance for an ill-conditioned case.
     """
     got = check_meta(got, want, name, dtype or want.dtype)
     g, w = got.detach().double().cpu(), want.detach().double().cpu()
     _check_finite(g, w, name, sentinel)
-    scale = float(w.pow(2).mean().sqrt()) if w.numel() else 0.0
+    scale = max(rms(w), scale_floor)
     tol = tolerance(got.dtype, reduction, rtol) * condition
     atol = absolute_tolerance(got.dtype, reduction, scale, condition)
     err = (g - w).abs()
@@ -101,6 +105,13 @@ def assert_close(got: object, want: torch.Tensor, *, name: str = "output",
     if not bool(bad.any()):
         return
     raise CheckFailure(describe_mismatch(g, w, bad, err, name, tol, atol))
+
+
+def rms(t: torch.Tensor) -> float:
+    """Root-mean-square of a floating tensor (0 for an empty or integer one)."""
+    if not t.numel() or not t.is_floating_point():
+        return 0.0
+    return float(t.detach().double().pow(2).mean().sqrt())
 
 
 def _check_finite(g: torch.Tensor, w: torch.Tensor, name: str, sentinel: bool) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from hubkit.check.compare import assert_close
+from hubkit.check.compare import assert_close, rms
 from hubkit.check.guards import LearnerGuard
 from hubkit.check.spec import Case, CheckContext, CheckFailure, OpSpec
 
@@ -109,11 +109,12 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
     if len(gots) != len(wants):
         raise CheckFailure(f"expected {len(wants)} outputs, got {len(gots)}")
     dtype = out_dtype(spec, case)
+    floor = max(rms(w) for w in wants if isinstance(w, torch.Tensor))
     for i, (g, w) in enumerate(zip(gots, wants, strict=True)):
         name = "output" if len(wants) == 1 else f"output {i}"
         assert_close(g, w.detach(), name=name, dtype=dtype if w.is_floating_point() else w.dtype,
                      reduction=case.reduction, rtol=spec.rtol, sentinel=True,
-                     condition=case.condition)
+                     scale_floor=floor, condition=case.condition)
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
@@ -126,13 +127,16 @@ def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
     want0.backward(upstream)
     with LearnerGuard(spec.forbidden):
         got0.backward(upstream.to(got0.dtype).to(got0.device))
+    floor = max((rms(r.grad) for name, r in zip(case.inputs, ref_args, strict=True)
+                 if name in spec.grads and r.grad is not None), default=0.0)
     for name, a, r in zip(case.inputs, args, ref_args, strict=True):
         if name not in spec.grads:
             continue
         if a.grad is None:
             raise CheckFailure(f"grad of `{name}` is None: no gradient flows back to `{name}`")
         assert_close(a.grad, r.grad, name=f"grad of `{name}`", dtype=a.dtype,
-                     reduction=case.reduction, rtol=spec.rtol, condition=case.condition)
+                     reduction=case.reduction, rtol=spec.rtol, scale_floor=floor,
+                     condition=case.condition)
 
 
 def _schema_type(v: Any) -> str:

@@ -11,6 +11,7 @@ forge a verdict. A child that dies (segfault, abort) or outlives the timeout
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import multiprocessing
@@ -140,8 +141,34 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     return Result(**base, **fields, elapsed_s=time.perf_counter() - started)
 
 
+def _needs_interpreter(payload: dict[str, Any]) -> bool:
+    """A triton exercise without a GPU, from a parent that did not set TRITON_INTERPRET=1."""
+    if payload["kind"] != "triton" or os.environ.get("TRITON_INTERPRET") == "1":
+        return False
+    return not _gpu_here()
+
+
+@contextlib.contextmanager
+def _interpreter_env(on: bool):
+    before = os.environ.get("TRITON_INTERPRET")
+    if on:
+        os.environ["TRITON_INTERPRET"] = "1"
+    try:
+        yield
+    finally:
+        if on and before is None:
+            os.environ.pop("TRITON_INTERPRET", None)
+        elif on:
+            os.environ["TRITON_INTERPRET"] = before
+
+
 def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    ctx = _context(payload["kind"])
+    # subtle: `import hubkit` imports triton (through torch._dynamo), and triton fixes
+    # compiled vs interpreted mode for its own helpers (tl.max, tl.sum) at import. The
+    # fork server has hubkit preloaded, so an interpreted child is spawned fresh instead,
+    # with TRITON_INTERPRET=1 in its environment from the start.
+    interpret = _needs_interpreter(payload)
+    ctx = multiprocessing.get_context("spawn") if interpret else _context(payload["kind"])
     fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
     os.close(fd)
     payload["log"] = log
@@ -150,7 +177,8 @@ def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
 
     _warm_up(payload["kind"])  # (re)starts the fork server if it is not running
     proc = ctx.Process(target=child_main, args=(writer, payload), daemon=True)
-    proc.start()
+    with _interpreter_env(interpret):
+        proc.start()
     writer.close()
     try:
         return _wait(proc, reader, timeout) | {"output": _tail(log)}

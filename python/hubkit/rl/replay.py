@@ -167,9 +167,8 @@ class ReplayBuffer:
         if self.n_step == 1:
             self._core.add(*rows)
             return
-        trunc = _field("truncated", truncated, np.dtype(bool), (), False) if np.ndim(
-            truncated) == 0 else _field("truncated", truncated, np.dtype(bool), rows[2].shape,
-                                        False)
+        shape = () if np.ndim(truncated) == 0 else rows[2].shape
+        trunc = _field("truncated", truncated, np.dtype(bool), shape, False)
         for out in self._pending.push(rows, np.broadcast_to(trunc, rows[2].shape)):
             self._core.add(*out)
 
