@@ -62,7 +62,7 @@ def _device(kind: str) -> torch.device:
 
 def _backend(kind: str) -> str:
     if kind == "triton" and not torch.cuda.is_available():
-        return "triton (interpreted)"
+        return "triton-interp"
     return kind
 
 

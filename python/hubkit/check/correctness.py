@@ -114,7 +114,7 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
         name = "output" if len(wants) == 1 else f"output {i}"
         assert_close(g, w.detach(), name=name, dtype=dtype if w.is_floating_point() else w.dtype,
                      reduction=case.reduction, rtol=spec.rtol, sentinel=True,
-                     scale_floor=floor)
+                     scale_floor=floor, condition=case.condition)
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
@@ -135,7 +135,8 @@ def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
         if a.grad is None:
             raise CheckFailure(f"grad of `{name}` is None: no gradient flows back to `{name}`")
         assert_close(a.grad, r.grad, name=f"grad of `{name}`", dtype=a.dtype,
-                     reduction=case.reduction, rtol=spec.rtol, scale_floor=floor)
+                     reduction=case.reduction, rtol=spec.rtol, scale_floor=floor,
+                     condition=case.condition)
 
 
 def _schema_type(v: Any) -> str:

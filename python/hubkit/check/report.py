@@ -15,7 +15,7 @@ STYLE = {"pass": "bold green", "fail": "bold red", "not_implemented": "yellow",
          "compile_error": "bold red", "not_run": "cyan", "not started": "dim"}
 LABEL = {"pass": "PASS", "fail": "FAIL", "not_implemented": "NOT IMPLEMENTED YET",
          "error": "ERROR", "crash": "CRASH", "timeout": "TIMEOUT",
-         "compile_error": "COMPILE ERROR", "not_run": "COMPILED, NOT RUN",
+         "compile_error": "COMPILE ERROR", "not_run": "COMPILED",
          "not started": "not started"}
 
 
@@ -74,6 +74,8 @@ def short_error(result: Result, width: int = 60) -> str:
     """One short phrase for a table cell: the hint if there is one, else the first line."""
     if result.status in ("pass", "not started"):
         return ""
+    if result.status == "not_run":
+        return "not run: no CUDA device"
     lines = [ln.strip() for ln in result.message.splitlines() if ln.strip()]
     hints = [ln[len("hint: "):] for ln in lines if ln.startswith("hint: ")]
     text = hints[0] if hints else (lines[0] if lines else "")
@@ -87,10 +89,10 @@ def render_table(results: list[Result], console: Console | None = None) -> None:
     console = console or Console()
     impls = sorted({r.impl for r in results})
     table = Table(title=f"hubkit check --all ({', '.join(impls)})", title_justify="left")
-    for col in ("exercise", "backend", "verdict", "error", "vs ref", "machine"):
+    for col in ("exercise", "backend", "verdict", "error", "vs ref", "on"):
         wide = col == "error"
         table.add_column(col, overflow="fold", no_wrap=not wide, ratio=1 if wide else None,
-                         min_width=12 if wide else None)
+                         min_width=8 if wide else None)
     machines = {describe(r.machine) for r in results if r.machine}
     short = {m: f"M{i + 1}" for i, m in enumerate(sorted(machines))}
     for r in results:

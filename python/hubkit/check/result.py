@@ -22,7 +22,7 @@ class Result:
         status: one of STATUSES.
         message: the diagnostics (compiler output for compile_error), verbatim.
         seed: replays this run with `hubkit check ID --seed N`.
-        backend: what ran ("cpp", "python", "triton (interpreted)").
+        backend: what ran ("cpp", "python", "triton-interp").
         timings: providers' medians/spreads and speedups, when timed.
         machine: description of where it ran.
         notes: extra lines for the report.

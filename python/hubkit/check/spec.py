@@ -41,11 +41,15 @@ class Case:
         inputs: argument name -> tensor or Python scalar, in call order.
         reduction: how many terms each output element sums over (K for a
             matmul, 1 for an elementwise op); widens the tolerance by sqrt(K).
+        condition: how much this case amplifies input rounding (e.g. the largest
+            |logit| fed to a softmax); multiplies the tolerance. 1 for ordinary
+            inputs; raise it only for a deliberately extreme case.
     """
 
     name: str
     inputs: dict[str, torch.Tensor | Scalar]
     reduction: int = 1
+    condition: float = 1.0
 
 
 @dataclass

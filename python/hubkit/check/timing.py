@@ -146,7 +146,7 @@ class _Named:
 def _check_timed(spec: OpSpec, case, out: Any, want: Any) -> None:
     for g, w in zip(_as_tuple(out), _as_tuple(want), strict=False):
         assert_close(g, w, dtype=out_dtype(spec, case) if w.is_floating_point() else w.dtype,
-                     reduction=case.reduction, rtol=spec.rtol)
+                     reduction=case.reduction, rtol=spec.rtol, condition=case.condition)
 
 
 def _summary(samples: dict[str, list[float]], failed: dict[str, str], case) -> dict[str, Any]:
