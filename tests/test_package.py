@@ -36,7 +36,8 @@ def test_cuda_module_imports_without_a_driver_when_built():
     mod = _ext.cuda_module()
     assert mod is not None, _ext.load_error("_cuda")
     assert mod.device_count() == torch.cuda.device_count()
-    assert ("cuda" in hubkit.ops.available_backends()) == torch.cuda.is_available()
+    assert "cuda" in hubkit.ops.available_backends()
+    assert (_backend.device_reason("cuda") is None) == torch.cuda.is_available()
 
 
 def test_build_info_says_sm80_and_sm90_when_cuda_built():
@@ -55,7 +56,7 @@ def test_every_unavailable_backend_has_a_reason_that_says_how_to_get_it():
         reason = _backend.unavailable_reason(name)
         assert (reason is None) == (name in hubkit.ops.available_backends())
         if reason is not None:
-            assert any(w in reason for w in ("install", "Install", "set ", "device")), reason
+            assert any(w in reason for w in ("install", "Install")), reason
 
 
 def test_use_backend_rejects_unknown_names():

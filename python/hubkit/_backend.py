@@ -76,7 +76,11 @@ def _triton_installed() -> bool:
 
 
 def unavailable_reason(name: str) -> str | None:
-    """None if backend `name` can run on this machine, else why not and how to get it."""
+    """None if backend `name` is installed and loads here, else why not and how to get it.
+
+    Whether it can run on given tensors is a separate question (`device_reason`):
+    the cuda backend loads on a machine without a GPU, but only runs on CUDA tensors.
+    """
     if name == "reference":
         return None
     if name == "cpp":
@@ -86,25 +90,34 @@ def unavailable_reason(name: str) -> str | None:
                 f"{_ext.load_error('_C')}). Install a C++17 compiler and reinstall hubkit "
                 "with `pip install --force-reinstall --no-deps hubkit`.")
     if name == "cuda":
-        if _ext.cuda_module() is None:
-            return (f"hubkit._cuda is not available ({_ext.build_info().get('cuda')}). Install "
-                    "the CUDA toolkit (nvcc) and reinstall with `HUBKIT_CUDA=ON pip install "
-                    "--no-build-isolation --force-reinstall --no-deps hubkit`.")
-        if not torch.cuda.is_available():
-            return "hubkit._cuda is built but torch sees no CUDA device."
-        return None
+        if _ext.cuda_module() is not None:
+            return None
+        return (f"hubkit._cuda is not available ({_ext.build_info().get('cuda')}). Install "
+                "the CUDA toolkit (nvcc) and reinstall with `HUBKIT_CUDA=ON pip install "
+                "--no-build-isolation --force-reinstall --no-deps hubkit`.")
     if name == "triton":
-        if not _triton_installed():
-            return "Triton is not installed: `pip install 'hubkit[triton]'`."
-        if not (torch.cuda.is_available() or triton_interpreted()):
-            return ("Triton needs a CUDA device; on a CPU, set TRITON_INTERPRET=1 before "
-                    "importing hubkit to run kernels in Triton's (slow) interpreter.")
-        return None
+        if _triton_installed():
+            return None
+        return "Triton is not installed: `pip install 'hubkit[triton]'`."
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
 
 
+def device_reason(name: str) -> str | None:
+    """None if backend `name` has a device to run on here, else what is missing."""
+    if name in ("cuda", "triton") and not torch.cuda.is_available():
+        if name == "triton" and triton_interpreted():
+            return None
+        extra = ("; on a CPU, set TRITON_INTERPRET=1 before importing triton to run the "
+                 "kernels in Triton's (slow) interpreter") if name == "triton" else ""
+        return f"torch sees no CUDA device{extra}"
+    return None
+
+
 def available_backends() -> list[str]:
-    """Backends that can run on this machine, e.g. ['reference', 'cpp']."""
+    """Backends built and loadable here, e.g. ['reference', 'cpp', 'cuda'].
+
+    A listed backend may still need a device: `hubkit doctor` says which do.
+    """
     return [b for b in BACKENDS if unavailable_reason(b) is None]
 
 
@@ -162,7 +175,7 @@ def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) 
     if asked is None:
         prefs = spec.cuda if device.type == "cuda" else spec.cpu
         for name in prefs:
-            if unavailable_reason(name) is None:
+            if unavailable_reason(name) is None and device_reason(name) is None:
                 return name
         raise BackendUnavailableError(f"hubkit.ops.{spec.op}: no backend available on {device}")
     if asked not in BACKENDS:
@@ -170,11 +183,13 @@ def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) 
     if asked not in spec.implemented:
         raise ValueError(f"backend: hubkit.ops.{spec.op} has no {asked!r} backend; "
                          f"it has {spec.implemented}")
-    if not _runs_on(spec, asked, device):
-        raise ValueError(f"backend: {asked!r} cannot run hubkit.ops.{spec.op} on {device.type} "
-                         "tensors; move the inputs or pick another backend")
     reason = unavailable_reason(asked)
     if reason is not None:
         raise BackendUnavailableError(f"backend {asked!r} is not available: {reason}")
+    if not _runs_on(spec, asked, device):
+        hint = ("; set TRITON_INTERPRET=1 before importing triton to run it on CPU tensors"
+                if asked in spec.interpreted and device.type == "cpu" else "")
+        raise ValueError(f"backend: {asked!r} cannot run hubkit.ops.{spec.op} on {device.type} "
+                         f"tensors{hint}; move the inputs or pick another backend")
     return asked
 

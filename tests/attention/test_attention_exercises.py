@@ -19,4 +19,4 @@ def test_triton_exercise_is_interpreted_when_the_caller_did_not_set_triton_inter
     ex = get_exercise("attention_triton_fwd")
     result = run_check(ex, ex.solution_files(), impl="solution", fast=True, timing=False)
     assert result.status == "pass", f"{result.status}: {result.message}"
-    assert result.backend == "triton (interpreted)"
+    assert result.backend == "triton-interp"

@@ -69,8 +69,13 @@ def _backends() -> Table:
     t.add_column("status")
     for name in _backend.BACKENDS:
         reason = _backend.unavailable_reason(name)
-        ok = "[green]available[/green]"
-        t.add_row(name, ok if reason is None else f"[red]no[/red]: {escape(reason)}")
+        device = _backend.device_reason(name)
+        if reason is not None:
+            t.add_row(name, f"[red]no[/red]: {escape(reason)}")
+        elif device is not None:
+            t.add_row(name, f"[yellow]loaded[/yellow]; not runnable here: {escape(device)}")
+        else:
+            t.add_row(name, "[green]available[/green]")
     return t
 
 
