@@ -266,3 +266,15 @@ def test_unpredictable_seed_differs_between_runs(ex):
 def test_syntax_error_names_the_file_and_line(ex, tmp_path):
     r = check(ex, learner(tmp_path, "def matmul(a, b):\n    return a +\n"))
     assert r.status == "error" and "SyntaxError" in r.message and "mm.py:4" in r.message
+
+
+def test_exercise_whose_optional_package_is_missing_is_skipped_with_the_reason():
+    import dataclasses
+
+    from hubkit.check.exercises import get_exercise
+    from hubkit.check.runner import run_check
+
+    ex = dataclasses.replace(get_exercise("matmul_python"), requires=("no_such_package_xyz",))
+    result = run_check(ex, ex.solution_files(), impl="solution", fast=True, timing=False)
+    assert result.status == "skipped"
+    assert "needs no_such_package_xyz" in result.message

@@ -72,6 +72,14 @@ class Exercise:
     wrong: tuple[Wrong, ...] = ()
     timeout: float = 60.0
     op: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def missing_packages(self) -> list[str]:
+        """Optional packages this exercise needs that are not installed here."""
+        import importlib.util
+
+        needed = (*self.requires, "triton") if self.kind == "triton" else self.requires
+        return [name for name in needed if importlib.util.find_spec(name) is None]
     build: str | None = None
     """Optional "module:function" returning extra {"include_dirs", "link_args"} for cpp
     exercises that use a third-party library (e.g. vector_rollout_cpp and libmujoco)."""
@@ -146,6 +154,7 @@ def load_exercise(folder: Path) -> Exercise:
                       entry=data["entry"], hints=tuple(data.get("hints", ())),
                       root=Path(folder), support=tuple(data.get("support", ())), wrong=wrong,
                       timeout=float(data.get("timeout", 60)), op=data.get("op"),
+                      requires=tuple(data.get("requires", ())),
                       build=data.get("build"))
     except KeyError as missing:
         raise ExerciseError(f"{path}: missing required key {missing}") from None

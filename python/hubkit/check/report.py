@@ -12,11 +12,12 @@ from hubkit.check.timing import describe
 
 STYLE = {"pass": "bold green", "fail": "bold red", "not_implemented": "yellow",
          "error": "bold red", "crash": "bold red", "timeout": "bold red",
-         "compile_error": "bold red", "not_run": "cyan", "not started": "dim"}
+         "compile_error": "bold red", "not_run": "cyan", "skipped": "yellow",
+         "not started": "dim"}
 LABEL = {"pass": "PASS", "fail": "FAIL", "not_implemented": "NOT IMPLEMENTED YET",
          "error": "ERROR", "crash": "CRASH", "timeout": "TIMEOUT",
          "compile_error": "COMPILE ERROR", "not_run": "COMPILED",
-         "not started": "not started"}
+         "skipped": "SKIPPED", "not started": "not started"}
 
 
 def verdict_text(status: str) -> Text:

@@ -8,7 +8,7 @@ from typing import Any
 
 # Every status a check can end in; only "pass" counts as a pass.
 STATUSES = ("pass", "fail", "not_implemented", "error", "crash", "timeout", "compile_error",
-            "not_run")
+            "not_run", "skipped")
 
 
 @dataclass

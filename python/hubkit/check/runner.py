@@ -124,6 +124,11 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
+    missing = ex.missing_packages()
+    if missing:
+        return Result(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed, status="skipped",
+                      message=f"skipped: needs {', '.join(missing)} "
+                              "(pip install 'hubkit[all]')")
     _warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
