@@ -278,3 +278,18 @@ def test_exercise_whose_optional_package_is_missing_is_skipped_with_the_reason()
     result = run_check(ex, ex.solution_files(), impl="solution", fast=True, timing=False)
     assert result.status == "skipped"
     assert "needs no_such_package_xyz" in result.message
+
+
+def test_check_all_table_prints_brackets_in_messages_literally():
+    import io
+
+    from rich.console import Console
+
+    from hubkit.check.report import render_table
+    from hubkit.check.result import Result
+
+    out = io.StringIO()
+    result = Result(exercise="x", impl="solution", kind="python", seed=1, status="skipped",
+                    message="skipped: needs scipy (pip install 'hubkit[all]')")
+    render_table([result], Console(file=out, width=160))
+    assert "hubkit[all]" in out.getvalue()

@@ -99,8 +99,9 @@ def render_table(results: list[Result], console: Console | None = None) -> None:
     for r in results:
         error = short_error(r)
         machine = short.get(describe(r.machine), "-") if r.machine else "-"
-        table.add_row(r.exercise, r.backend or r.kind, verdict_text(r.status), error,
-                      _speedup_cell(r), machine)
+        # subtle: Text() so a message such as "hubkit[all]" is not read as rich markup
+        table.add_row(Text(r.exercise), Text(r.backend or r.kind), verdict_text(r.status),
+                      Text(error), _speedup_cell(r), machine)
     console.print(table)
     for m, tag in short.items():
         console.print(f"[dim]{tag}: {m}[/dim]")
