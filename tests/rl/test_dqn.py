@@ -75,7 +75,9 @@ def test_dqn_uses_the_cpp_buffer_when_built():
 
 
 @pytest.mark.slow
-def test_dqn_solves_cartpole_in_under_ten_minutes():
+def test_dqn_solves_cartpole():
+    # The time is printed, not asserted (speed lives in benchmarks); it was
+    # 14-120 s on 2 shared CPU cores, against the 10-minute goal.
     start = time.perf_counter()
     result = dqn.train(dqn.DQNConfig(backend="cpp", verbose=True))
     seconds = time.perf_counter() - start
@@ -83,7 +85,6 @@ def test_dqn_solves_cartpole_in_under_ten_minutes():
     print(f"solved in {seconds:.0f} s, {result.steps} steps; 100-episode greedy mean "
           f"{fresh.mean():.1f} (min {fresh.min():.0f})")
     assert fresh.mean() >= 475
-    assert seconds < 600
 
 
 def test_atari_wrappers_give_stacked_84x84_uint8_frames():
