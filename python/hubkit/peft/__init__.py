@@ -4,6 +4,7 @@
 transformers itself is imported only when that is called.
 """
 
-from hubkit.peft.hf import apply_lora, load_adapter, merge_lora, save_adapter
+from hubkit.peft.adapter import load_adapter, save_adapter
+from hubkit.peft.hf import apply_lora, merge_lora
 
 __all__ = ["apply_lora", "load_adapter", "merge_lora", "save_adapter"]

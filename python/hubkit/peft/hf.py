@@ -1,4 +1,4 @@
-"""LoRA on Hugging Face transformers models: apply, save/load adapters, merge.
+"""LoRA on Hugging Face transformers models: apply, merge (adapters on disk: `adapter.py`).
 
 `apply_lora` swaps each targeted layer for a `LoRALayer` holding the frozen
 original (`base_layer`) plus `lora_A` (r, in) and `lora_B` (out, r); every other
@@ -19,9 +19,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -164,46 +162,6 @@ def apply_lora(model: nn.Module, target_modules: str | list[str], r: int = 8,
 def lora_layers(model: nn.Module) -> dict[str, LoRALayer]:
     """Every LoRALayer in `model`, by module name."""
     return {n: m for n, m in model.named_modules() if isinstance(m, LoRALayer)}
-
-
-def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Only the adapter tensors: {"<module>.lora_A": (r, K), "<module>.lora_B": (N, r)}."""
-    out = {}
-    for name, layer in lora_layers(model).items():
-        out[f"{name}.lora_A"] = layer.lora_A.detach()
-        out[f"{name}.lora_B"] = layer.lora_B.detach()
-    return out
-
-
-def save_adapter(model: nn.Module, path: str | Path) -> None:
-    """Write the adapter alone (a few MB at most) as safetensors, with its config."""
-    from safetensors.torch import save_file
-
-    if not lora_layers(model):
-        raise ValueError("model: has no LoRA layers; call apply_lora first")
-    tensors = {k: v.contiguous() for k, v in lora_state_dict(model).items()}
-    save_file(tensors, str(path), metadata={"lora_config": json.dumps(model.lora_config)})
-
-
-def load_adapter(model: nn.Module, path: str | Path, *, backend: str | None = None) -> nn.Module:
-    """Load an adapter written by `save_adapter`, applying LoRA first if needed."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        config = json.loads(f.metadata()["lora_config"])
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-    if not lora_layers(model):
-        apply_lora(model, config["target_modules"], config["r"], config["alpha"],
-                   config["dropout"], backend=backend)
-    own = lora_state_dict(model)
-    if set(own) != set(tensors):
-        raise ValueError(f"path: adapter keys do not match the model's LoRA layers "
-                         f"(missing {sorted(set(own) - set(tensors))[:4]}, "
-                         f"unexpected {sorted(set(tensors) - set(own))[:4]})")
-    with torch.no_grad():
-        for key, value in tensors.items():
-            own[key].copy_(value)
-    return model
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
