@@ -16,27 +16,38 @@ Importing hubkit never imports triton, mujoco, gymnasium or transformers:
 topic modules import them when they are used.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
 
-try:
-    __version__ = version("hubkit")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+source"
-
-import importlib  # noqa: E402
-
-from hubkit import nn, ops  # noqa: E402  (the public facades)
-
-# Topic slices load on first use (`hubkit.rl.ReplayBuffer`), so `import hubkit`
-# stays light; `hubkit.envs` imports gymnasium and registers the hubkit/ envs.
+# The public facades (`hubkit.ops`, `hubkit.nn`) and the topic slices
+# (`hubkit.rl.ReplayBuffer`) load on first use, so `import hubkit` does not
+# import torch: the light CLI commands (`hubkit --version`, `list`, `hint`)
+# answer in a fraction of a second. `hubkit.envs` imports gymnasium and
+# registers the hubkit/ envs.
+_FACADES = ("nn", "ops")
 _SLICES = ("activations", "attention", "basics", "check", "cnn", "curriculum", "envs",
            "peft", "rl")
 
 
+def _version() -> str:
+    """The installed distribution's version (importlib.metadata is slow to import: lazy)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    try:
+        return version("hubkit")
+    except PackageNotFoundError:  # installed under another distribution name?
+        names = packages_distributions().get("hubkit", [])
+    try:
+        return version(names[0]) if names else "0.0.0+source"
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0.0.0+source"
+
+
 def __getattr__(name: str):
-    if name in _SLICES:
+    if name == "__version__":
+        return _version()
+    if name in _FACADES or name in _SLICES:
         return importlib.import_module(f"hubkit.{name}")
     raise AttributeError(f"module 'hubkit' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "nn", "ops", *_SLICES]
+__all__ = ["__version__", *_FACADES, *_SLICES]

@@ -4,64 +4,53 @@ A user error (unknown exercise, no workspace, missing file) prints one line
 and exits with status 2, never a traceback. `hubkit check --all` with no
 workspace grades hubkit's own shipped solutions: the project's main job on a
 fresh install.
+
+Startup is part of the interface: `--version`, `list`, `progress`, `hint` and
+`init` only read files, so this module and those commands never import torch
+(nor hubkit modules that do); the commands that compute (`check`, `watch`,
+`doctor`) import what they need when they run. The parser is the standard
+library's argparse, which costs a few milliseconds to import.
 """
 
 from __future__ import annotations
 
-import functools
-import subprocess
+import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
-
-import hubkit
 from hubkit.check import exercises as exmod
 from hubkit.check import workspace as wsmod
-from hubkit.check.result import Result
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="hubkit: learn deep learning by building it.")
-# subtle: without a terminal (CI logs, pipes) rich assumes 80 columns and
-# squeezes the check table; a log can afford 120.
-console = Console(width=None if sys.stdout.isatty() else 120)
+# Exit statuses (documented in `hubkit check --help`).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_ALL_RUN = 0, 1, 2, 3
+
+CHECK_EPILOG = """\
+exit status:
+  0  every exercise graded passed
+  1  at least one failed (FAIL, ERROR, CRASH, TIMEOUT, COMPILE ERROR, NOT IMPLEMENTED YET)
+  2  a usage error (unknown exercise, no workspace, bad option)
+  3  nothing failed, but something was not graded: SKIPPED (an optional package
+     is missing), NOT RUN (compiled, but no CUDA device here) or NOT STARTED
+     (your starter is untouched)
+
+check --all prints one line per exercise as soon as it finishes, with its
+place (n/N) and an estimate of the time left, also when the output is a pipe.
+"""
 
 
 class UserError(Exception):
     """A mistake the user can fix: printed as one line, exit status 2."""
 
 
-def _friendly(fn):
-    """Print a user error (bad id, no workspace, missing file) as one line; exit 2."""
+def console(stderr: bool = False):
+    """A rich Console; 120 columns when writing to a log or a pipe."""
+    from rich.console import Console
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (UserError, exmod.ExerciseError) as err:
-            Console(stderr=True).print(f"error: {err}", markup=False, highlight=False,
-                                       soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _version(value: bool) -> None:
-    if value:
-        console.print(f"hubkit {hubkit.__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False
-          ) -> None:
-    """hubkit: learn deep learning by building it."""
+    stream = sys.stderr if stderr else sys.stdout
+    # subtle: without a terminal (CI logs, pipes) rich assumes 80 columns and
+    # squeezes tables; a log can afford 120.
+    return Console(stderr=stderr, width=None if stream.isatty() else 120)
 
 
 def _workspace(path: Path | None) -> Path | None:
@@ -74,18 +63,15 @@ def _workspace(path: Path | None) -> Path | None:
     return found
 
 
-WsOption = Annotated[Path | None, typer.Option(
-    "--workspace", "-w", help="Workspace folder (default: the one holding the current "
-    "directory, or $HUBKIT_WORKSPACE).")]
+# ------------------------------------------------------------------ light commands
 
-
-@app.command("list")
-@_friendly
-def list_(workspace: WsOption = None) -> None:
+def cmd_list(args) -> int:
     """The curriculum tree (all parts) with every exercise and its status."""
+    from rich.tree import Tree
+
     from hubkit.curriculum import load_outline
 
-    ws = _workspace(workspace)
+    ws = _workspace(args.workspace)
     known = {ex.id: ex for ex in exmod.all_exercises()}
     tree = Tree("[bold]hubkit curriculum[/bold]")
     linked: set[str] = set()
@@ -103,10 +89,13 @@ def list_(workspace: WsOption = None) -> None:
         node = tree.add("[bold]Other exercises[/bold] (not linked to an objective yet)")
         for eid in extra:
             node.add(_exercise_label(eid, known, ws))
-    console.print(tree)
+    console().print(tree)
+    return EXIT_OK
 
 
 def _exercise_label(eid: str, known: dict, ws: Path | None) -> str:
+    from rich.markup import escape
+
     if eid not in known:
         return f"[dim]{eid} (planned)[/dim]"
     ex = known[eid]
@@ -115,51 +104,93 @@ def _exercise_label(eid: str, known: dict, ws: Path | None) -> str:
     return f"[{color}]{eid}[/{color}] ({ex.kind}) {escape(ex.title)} - {state}"
 
 
-@app.command()
-@_friendly
-def progress(workspace: WsOption = None) -> None:
+def cmd_progress(args) -> int:
     """The outline's objectives, ticked only by passes recorded in the workspace."""
-    from hubkit.curriculum import load_outline, ticked
+    if args.history:
+        return _history(args)
+    from rich.markup import escape
 
-    ws = _workspace(workspace)
+    from hubkit.curriculum import load_outline, progress_counts, tickable, ticked
+
+    out = console()
+    ws = _workspace(args.workspace)
     passed = wsmod.passed_exercises(ws)
+    known = {ex.id for ex in exmod.all_exercises()}
     if ws is None:
-        console.print("[yellow]no workspace here: nothing is ticked (run `hubkit init`)[/yellow]")
-    total = done = 0
+        out.print("[yellow]no workspace here: nothing is ticked (run `hubkit init`)[/yellow]")
     for part in load_outline():
-        console.print(f"[bold]Part {part.id}: {part.title}[/bold]")
+        out.print(f"[bold]Part {part.id}: {part.title}[/bold]")
         for section in part.sections:
             for obj in section.objectives:
+                if not tickable(obj, known):
+                    read = f"; read {', '.join(obj.modules)}" if obj.modules else ""
+                    out.print(f"  [dim]planned {obj.id} {escape(obj.text)} "
+                              f"(no exercise ticks it yet{escape(read)})[/dim]")
+                    continue
                 mark = "[green]\\[x][/green]" if ticked(obj, passed) else "\\[ ]"
-                total += 1
-                done += ticked(obj, passed)
-                link = (f" [dim](exercises: {', '.join(obj.exercises)})[/dim]" if obj.exercises
-                        else " [dim](planned)[/dim]" if obj.planned else "")
-                console.print(f"  {mark} {obj.id} {escape(obj.text)}{link}")
-    console.print(f"[bold]{done} of {total} objectives ticked[/bold]")
+                out.print(f"  {mark} {obj.id} {escape(obj.text)} "
+                          f"[dim](exercises: {', '.join(obj.exercises)})[/dim]")
+    n = progress_counts(passed, known)
+    out.print(f"[bold]{n['ticked']} of {n['tickable']} objectives you can tick today are "
+              f"ticked; {n['planned']} planned[/bold] (no exercise ticks them yet)")
+    return EXIT_OK
 
 
-@app.command()
-@_friendly
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path(
-        "hubkit-workspace")) -> None:
+def _history(args) -> int:
+    """`progress --history ID`: the table of passing attempts and a PNG plot."""
+    from hubkit.check import history
+
+    ex = exmod.get_exercise(args.history)
+    ws = _workspace(args.workspace)
+    if ws is None:
+        raise UserError("no hubkit workspace here: the history lives in a workspace "
+                        "(run `hubkit init`, or pass --workspace)")
+    entries = history.load(ws, ex.id)
+    if not entries:
+        console().print(f"no passing attempts of {ex.id} recorded in {ws} yet: each passing "
+                        f"`hubkit check {ex.id}` adds one", markup=False)
+        return EXIT_OK
+    out = console()
+    out.print(history.table(entries, ex.id))
+    png = history.plot(entries, ex.id, args.out or ws / history.FOLDER / f"{ex.id}.png")
+    out.print(f"wrote {png}", markup=False)
+    return EXIT_OK
+
+
+def cmd_init(args) -> int:
     """Create a workspace with every exercise's starter, a README and a progress file."""
-    created = wsmod.init_workspace(directory, exmod.all_exercises())
-    console.print(f"workspace ready at {directory.resolve()} ({len(created)} files written)")
-    console.print(f"next: cd {directory} && hubkit list && hubkit check bias_gelu_cpp")
+    directory, force = args.directory, args.force
+    foreign = wsmod.foreign_entries(directory)
+    if foreign and not force and sys.stdin.isatty():
+        answer = input(f"{directory} is not empty and is not a hubkit workspace "
+                       f"({', '.join(foreign[:3])}...). Add the exercises beside what is "
+                       "there? [y/N] ")
+        force = answer.strip().lower() in ("y", "yes")
+        if not force:
+            print("nothing written")
+            return EXIT_USAGE
+    created = wsmod.init_workspace(directory, exmod.all_exercises(), force=force)
+    print(f"workspace ready at {directory.resolve()} ({len(created)} files written)")
+    print(f"next: cd {directory} && hubkit list && hubkit check bias_gelu_cpp")
+    return EXIT_OK
 
 
-@app.command()
-@_friendly
-def hint(exercise_id: str, workspace: WsOption = None) -> None:
+def cmd_hint(args) -> int:
     """The next hint for an exercise (each call shows one more)."""
-    ex = exmod.get_exercise(exercise_id)
-    n, text = wsmod.next_hint(_workspace(workspace), ex)
-    console.print(f"[bold]hint {n}/{len(ex.hints)}[/bold] for {ex.id}: {text}")
+    ex = exmod.get_exercise(args.exercise)
+    n, text = wsmod.next_hint(_workspace(args.workspace), ex)
+    if text is None:
+        print(f"No more hints for {ex.id}: you have seen all {len(ex.hints)}. Reread them in "
+              f"{ex.id}/README.md's steps, or run `hubkit check {ex.id}` for the diagnostics.")
+    else:
+        print(f"hint {n}/{len(ex.hints)} for {ex.id}: {text}")
+    return EXIT_OK
 
 
-def _run_one(ex, ws: Path | None, solution: bool, seed: int | None, timing: bool,
-             fast: bool) -> Result:
+# ------------------------------------------------------------------ checking
+
+def grade(ex, ws: Path | None, solution: bool, seed: int | None, timing: bool, fast: bool):
+    """Grade one exercise: hubkit's solution, or the learner's files (recorded in `ws`)."""
     from hubkit.check.runner import run_check
 
     if solution:
@@ -173,64 +204,88 @@ def _run_one(ex, ws: Path | None, solution: bool, seed: int | None, timing: bool
     return result
 
 
-@app.command()
-@_friendly
-def check(exercise_id: Annotated[str | None, typer.Argument(help="e.g. bias_gelu_cpp")] = None,
-          all_: Annotated[bool, typer.Option("--all", help="Grade every exercise.")] = False,
-          solution: Annotated[bool, typer.Option("--solution", help="Grade the answer.")] = False,
-          seed: Annotated[int | None, typer.Option(help="Replay a run with this seed.")] = None,
-          no_time: Annotated[bool, typer.Option("--no-time", help="Skip timing.")] = False,
-          fast: Annotated[bool, typer.Option("--fast", help="Fewer, smaller cases.")] = False,
-          json_out: Annotated[Path | None, typer.Option("--json", help="Write results here.")
-                              ] = None,
-          workspace: WsOption = None) -> None:
+def exit_status(results: list) -> int:
+    """0 all passed, 1 any failed, 3 nothing failed but something was not graded."""
+    from hubkit.check.report import UNGRADED
+
+    if any(r.status != "pass" and r.status not in UNGRADED for r in results):
+        return EXIT_FAILED
+    return EXIT_NOT_ALL_RUN if any(r.status in UNGRADED for r in results) else EXIT_OK
+
+
+def cmd_check(args) -> int:
     """Grade your implementation of an exercise (or, with --all, every exercise)."""
-    if all_ == (exercise_id is not None):
+    if args.all == (args.exercise is not None):
         raise UserError("give one exercise id, or --all")
-    ws = _workspace(workspace)
-    if all_:
-        raise typer.Exit(_check_all(ws, solution or ws is None, seed, not no_time, fast, json_out))
+    if args.only and not args.all:
+        raise UserError("--only selects exercises for --all; give it with --all")
+    ws = _workspace(args.workspace)
+    timing = not args.no_time
+    if args.all:
+        return _check_all(ws, args.solution or ws is None, args, timing)
     from hubkit.check.report import render
 
-    ex = exmod.get_exercise(exercise_id)
-    result = _run_one(ex, ws, solution, seed, not no_time, fast)
-    render(result, console)
-    _write_json([result], json_out)
-    raise typer.Exit(0 if result.status in ("pass", "not_run") else 1)
+    ex = exmod.get_exercise(args.exercise)
+    result = grade(ex, ws, args.solution, args.seed, timing, args.fast)
+    out = console()
+    render(result, out)
+    if ws is not None and result.passed and not args.solution:
+        out.print(f"[dim]added to your history: hubkit progress --history {ex.id}[/dim]")
+    _write_json([result], args.json)
+    return exit_status([result])
 
 
-def _check_all(ws: Path | None, solution: bool, seed: int | None, timing: bool, fast: bool,
-               json_out: Path | None) -> int:
-    from hubkit.check.report import render_table
+def _selected(pattern: str | None) -> list:
+    import fnmatch
 
-    results = []
+    found = exmod.all_exercises()
+    if pattern is None:
+        return found
+    chosen = [ex for ex in found if fnmatch.fnmatchcase(ex.id, pattern)]
+    if not chosen:
+        raise UserError(f"--only {pattern!r} matches no exercise; known: "
+                        + ", ".join(ex.id for ex in found))
+    return chosen
+
+
+def _check_all(ws: Path | None, solution: bool, args, timing: bool) -> int:
+    from hubkit.check.report import machines_line, render_table, row_line, summary_line
+    from hubkit.check.result import Result
+
+    chosen = _selected(args.only)
+    out = console()
+    width = max(len(ex.id) for ex in chosen)
+    out.print(f"checking {len(chosen)} exercises "
+              f"({'hubkit solutions' if solution else 'your workspace ' + str(ws)})",
+              markup=False)
+    results: list = []
     started = time.perf_counter()
-    with console.status("checking...") as spinner:
-        for ex in exmod.all_exercises():
-            spinner.update(f"checking {ex.id}...")
-            if not solution and ws is not None and wsmod.is_untouched(ws, ex):
-                results.append(Result(ex.id, "learner", ex.kind, "not started"))
-                continue
-            results.append(_run_one(ex, ws, solution, seed, timing, fast))
-    render_table(results, console)
-    console.print(f"{len(results)} exercises in {time.perf_counter() - started:.1f} s")
-    _write_json(results, json_out)
-    # A skipped exercise (an optional package is missing) says why in the table.
-    bad = [r for r in results if r.status not in ("pass", "not_run", "skipped", "not started")]
-    return 1 if bad else 0
+    for n, ex in enumerate(chosen, 1):
+        if not solution and ws is not None and wsmod.is_untouched(ws, ex):
+            result = Result(ex.id, "learner", ex.kind, "not started")
+        else:
+            result = grade(ex, ws, solution, args.seed, timing, args.fast)
+        results.append(result)
+        spent = time.perf_counter() - started
+        out.print(row_line(result, n, len(chosen), spent / n * (len(chosen) - n), width))
+    attention = [r for r in results if r.status != "pass"]
+    if attention:
+        render_table(attention, out, title="not passed")
+    out.print(summary_line(results, time.perf_counter() - started))
+    if machines_line(results):
+        out.print(machines_line(results), style="dim", markup=False)
+    _write_json(results, args.json)
+    return exit_status(results)
 
 
-def _write_json(results: list[Result], path: Path | None) -> None:
+def _write_json(results: list, path: Path | None) -> None:
     if path is not None:
         import json
 
         path.write_text(json.dumps([r.to_json() for r in results], indent=2))
 
 
-@app.command()
-@_friendly
-def watch(exercise_id: Annotated[str | None, typer.Argument(help="Only this exercise.")] = None,
-          workspace: WsOption = None) -> None:
+def cmd_watch(args) -> int:
     """Re-check an exercise every time one of its files is saved (Ctrl-C stops)."""
     try:
         from watchfiles import watch as watch_files
@@ -238,56 +293,148 @@ def watch(exercise_id: Annotated[str | None, typer.Argument(help="Only this exer
         raise UserError("watching needs watchfiles: pip install 'hubkit[watch]'") from None
     from hubkit.check.report import render
 
-    ws = _workspace(workspace)
+    ws = _workspace(args.workspace)
     if ws is None:
         raise UserError("no hubkit workspace here: run `hubkit init` first")
-    target = ws / exercise_id if exercise_id else ws
-    if exercise_id:
-        exmod.get_exercise(exercise_id)
-    console.print(f"watching {target} (Ctrl-C to stop)")
+    target = ws / args.exercise if args.exercise else ws
+    if args.exercise:
+        exmod.get_exercise(args.exercise)
+    out = console()
+    out.print(f"watching {target} (Ctrl-C to stop)", markup=False)
+    known = {ex.id for ex in exmod.all_exercises()}
     for changes in watch_files(target):
-        for eid in sorted({Path(p).relative_to(ws).parts[0] for _, p in changes}):
-            if eid in {ex.id for ex in exmod.all_exercises()}:
-                render(_run_one(exmod.get_exercise(eid), ws, False, None, True, False), console)
+        for eid in sorted({Path(p).relative_to(ws).parts[0] for _, p in changes} & known):
+            render(grade(exmod.get_exercise(eid), ws, False, None, True, False), out)
+    return EXIT_OK
 
+
+# ------------------------------------------------------------------ tools
 
 def _benchmarks_dir() -> Path | None:
-    source_tree = Path(hubkit.__file__).resolve().parents[2]
+    source_tree = Path(__file__).resolve().parents[2]
     candidates = [source_tree / "benchmarks", Path.cwd() / "benchmarks"]
     return next((c for c in candidates if c.is_dir()), None)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-@_friendly
-def bench(op: Annotated[str, typer.Argument(help="Op name, e.g. bias_gelu.")],
-          extra: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")
-                           ] = None) -> None:
+def cmd_bench(args) -> int:
     """Run benchmarks/bench_<op>.py with pytest-benchmark (from a source checkout)."""
+    import subprocess
+
     folder = _benchmarks_dir()
     if folder is None:
         raise UserError("the benchmarks folder is not installed with the package: run "
                         "`hubkit bench` from a source checkout of hubkit")
-    path = folder / f"bench_{op}.py"
+    path = folder / f"bench_{args.op}.py"
     if not path.is_file():
         known = ", ".join(sorted(p.stem[6:] for p in folder.glob("bench_*.py"))) or "none"
         raise UserError(f"no benchmark {path.name} in {folder}; known: {known}")
-    cmd = [sys.executable, "-m", "pytest", str(path), "--benchmark-only", "-q", *(extra or [])]
-    raise typer.Exit(subprocess.call(cmd, cwd=folder.parent))
+    cmd = [sys.executable, "-m", "pytest", str(path), "--benchmark-only", "-q", *args.extra]
+    return subprocess.call(cmd, cwd=folder.parent)
 
 
-@app.command()
-@_friendly
-def doctor() -> None:
+def cmd_doctor(args) -> int:
     """What this machine has: versions, compiled backends, CUDA, Triton, optional packages."""
     from hubkit.check.doctor import report
 
-    report(console)
+    report(console())
+    return EXIT_OK
 
 
-def main() -> None:
-    """Console entry point (`hubkit = "hubkit.cli:main"`)."""
-    app()
+# ------------------------------------------------------------------ parser
+
+def _version() -> str:
+    import hubkit
+
+    return f"hubkit {hubkit.__version__}"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the version is read only when asked for (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="Print the version and exit.")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit()
+
+
+def _add(sub, name: str, fn, help_: str, **kw) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=fn.__doc__, **kw)
+    p.set_defaults(fn=fn)
+    return p
+
+
+def _workspace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", "-w", type=Path, default=None,
+                   help="Workspace folder (default: the one holding the current directory, "
+                   "or $HUBKIT_WORKSPACE).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `hubkit` argument parser, one sub-parser per command."""
+    parser = argparse.ArgumentParser(prog="hubkit",
+                                     description="hubkit: learn deep learning by building it.")
+    parser.add_argument("--version", action=_VersionAction)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    p = _add(sub, "list", cmd_list, "The curriculum with every exercise and its status.")
+    _workspace_option(p)
+    p = _add(sub, "init", cmd_init, "Create a workspace with every exercise's starter.")
+    p.add_argument("directory", nargs="?", type=Path, default=Path("hubkit-workspace"),
+                   help="Folder to create (default: hubkit-workspace).")
+    p.add_argument("--force", action="store_true",
+                   help="Write into a non-empty folder that is not a workspace.")
+    p = _add(sub, "hint", cmd_hint, "The next hint for an exercise.")
+    p.add_argument("exercise", help="e.g. conv2d_numpy")
+    _workspace_option(p)
+    _check_parser(sub)
+    p = _add(sub, "watch", cmd_watch, "Re-check an exercise on every save.")
+    p.add_argument("exercise", nargs="?", default=None, help="Only this exercise.")
+    _workspace_option(p)
+    p = _add(sub, "progress", cmd_progress, "The curriculum's objectives, ticked by your passes.")
+    p.add_argument("--history", metavar="EXERCISE", default=None,
+                   help="Show your passing attempts of EXERCISE and their speed as a table "
+                   "and a plot.")
+    p.add_argument("--out", type=Path, default=None,
+                   help="With --history: where to write the PNG (default: "
+                   "WORKSPACE/history/EXERCISE.png).")
+    _workspace_option(p)
+    p = _add(sub, "bench", cmd_bench, "Run benchmarks/bench_OP.py (pytest-benchmark).")
+    p.add_argument("op", help="Op name, e.g. bias_gelu.")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="Extra pytest arguments.")
+    _add(sub, "doctor", cmd_doctor, "What this machine has: backends, CUDA, Triton, packages.")
+    return parser
+
+
+def _check_parser(sub) -> None:
+    p = _add(sub, "check", cmd_check, "Grade your implementation (or --all).",
+             epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("exercise", nargs="?", default=None, help="e.g. bias_gelu_cpp")
+    p.add_argument("--all", action="store_true", help="Grade every exercise.")
+    p.add_argument("--only", metavar="PATTERN", default=None,
+                   help="With --all: only exercises whose id matches PATTERN (e.g. 'conv2d_*').")
+    p.add_argument("--solution", action="store_true", help="Grade hubkit's own answer.")
+    p.add_argument("--seed", type=int, default=None, help="Replay a run with this seed.")
+    p.add_argument("--no-time", action="store_true",
+                   help="Skip timing (correctness only; quicker for first versions).")
+    p.add_argument("--fast", action="store_true", help="Fewer, smaller cases.")
+    p.add_argument("--json", type=Path, default=None, help="Write the results here as JSON.")
+    _workspace_option(p)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (`hubkit = "hubkit.cli:main"`); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "fn"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.fn(args)
+    except (UserError, exmod.ExerciseError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,7 @@ Layout made by `hubkit init DIR`:
     DIR/<id>/<files>              the starters (and support files) of every exercise
     DIR/results/<id>.json         the latest result of `hubkit check <id>`
     DIR/results/history.jsonl     every result, one JSON object a line
+    DIR/history/<id>.jsonl        every passing attempt and its speed (hubkit.check.history)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hubkit.check import history
 from hubkit.check.exercises import Exercise, ExerciseError
 from hubkit.check.result import Result
 
@@ -48,11 +50,34 @@ def find_workspace(start: Path | None = None) -> Path | None:
     return None
 
 
-def init_workspace(folder: Path, exercises: list[Exercise]) -> list[Path]:
-    """Create (or complete) a workspace; never overwrite a file that exists. Returns new files."""
+class FolderNotEmpty(ExerciseError):
+    """`hubkit init` was pointed at a non-empty folder that is not a workspace."""
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in `folder` when it exists, is not empty and is not a workspace, else []."""
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / MARKER).is_file():
+        return []
+    return sorted(p.name for p in folder.iterdir())
+
+
+def init_workspace(folder: Path, exercises: list[Exercise], force: bool = False) -> list[Path]:
+    """Create (or complete) a workspace; never overwrite a file that exists. Returns new files.
+
+    Raises:
+        FolderNotEmpty: `folder` holds files and is not a workspace, and not `force`.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ExerciseError(f"{folder} exists and is not a folder")
+    foreign = foreign_entries(folder)
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        entries = "1 entry" if len(foreign) == 1 else f"{len(foreign)} entries"
+        raise FolderNotEmpty(f"{folder} is not empty ({entries}: {shown}) and "
+                             "is not a hubkit workspace; choose a new folder, or pass --force "
+                             "to add the exercises beside what is there")
     folder.mkdir(parents=True, exist_ok=True)
     created = []
     for ex in exercises:
@@ -116,6 +141,7 @@ def record(ws: Path, result: Result) -> Path:
     with open(out.parent / "history.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps({k: v for k, v in result.to_json().items() if k != "output"}) + "\n")
     if result.impl == "learner" and result.passed:
+        history.append(ws, result)
         data = load_progress(ws)
         data["passed"][result.exercise] = {"when": result.when, "seed": result.seed,
                                            "backend": result.backend}
@@ -128,17 +154,18 @@ def last_result(ws: Path, exercise_id: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def next_hint(ws: Path | None, ex: Exercise) -> tuple[int, str]:
-    """(1-based number, text) of the next hint; remembered in the workspace."""
+def next_hint(ws: Path | None, ex: Exercise) -> tuple[int, str | None]:
+    """(1-based number, text) of the next hint, remembered in the workspace;
+    (len(hints) + 1, None) once every hint has been shown."""
     if not ex.hints:
         raise ExerciseError(f"{ex.id} has no hints")
     if ws is None:
         return 1, ex.hints[0]
     data = load_progress(ws)
-    n = min(int(data["hints"].get(ex.id, 0)) + 1, len(ex.hints))
+    n = min(int(data["hints"].get(ex.id, 0)) + 1, len(ex.hints) + 1)
     data["hints"][ex.id] = n
     save_progress(ws, data)
-    return n, ex.hints[n - 1]
+    return n, ex.hints[n - 1] if n <= len(ex.hints) else None
 
 
 def status(ws: Path | None, ex: Exercise) -> str:

@@ -169,6 +169,43 @@ def ticked(objective: Objective, passed_exercises: set[str]) -> bool:
     return bool(objective.exercises) and set(objective.exercises) <= set(passed_exercises)
 
 
+def tickable(objective: Objective, known_exercises: Iterable[str]) -> bool:
+    """Whether passes can tick this objective today.
+
+    Args:
+        objective: The objective to test.
+        known_exercises: Ids of the exercises that exist (e.g. ``hubkit.check.all_exercises``).
+
+    Returns:
+        True when it lists an exercise and every one of them exists; otherwise the
+        objective is *planned* for ticking, even if a module already teaches it.
+    """
+    return bool(objective.exercises) and set(objective.exercises) <= set(known_exercises)
+
+
+def progress_counts(
+    passed_exercises: set[str], known_exercises: Iterable[str],
+    parts: Iterable[Part] | None = None,
+) -> dict[str, int]:
+    """Count objectives for `hubkit progress`.
+
+    Returns:
+        ``{"ticked", "tickable", "planned"}``: ticked by real passes, tickable today
+        (every listed exercise exists), and planned (no exercise can tick it yet);
+        ``tickable + planned`` is every objective.
+
+    Example:
+        >>> counts = progress_counts({"conv2d_numpy"}, ["conv2d_numpy"])
+        >>> counts["ticked"], counts["tickable"]
+        (1, 1)
+    """
+    known = set(known_exercises)
+    objectives = list(iter_objectives(parts))
+    can = [o for o in objectives if tickable(o, known)]
+    return {"ticked": sum(ticked(o, passed_exercises) for o in can), "tickable": len(can),
+            "planned": len(objectives) - len(can)}
+
+
 def _module_resolves(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
