@@ -8,6 +8,10 @@ functions. Each source compiles to its own object with hubkit's flags
 per exercise and a learner's edit recompiles only their file (~0.5 s).
 Objects and modules are cached under `$HUBKIT_CACHE` (default
 ~/.cache/hubkit/build) by a hash of compiler, flags and file contents.
+
+When a compile fails, the learner reads the errors first, then the warnings
+in their own files; warnings in files they do not edit (the exercise's
+`support/` files, pybind11, system headers) are counted, not shown.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -26,7 +31,63 @@ NVCC_FLAGS = ("-std=c++17", "-O3", "--use_fast_math", "-lineinfo", "-Xcompiler",
 
 
 class CompileError(Exception):
-    """The compiler rejected the code; str() is its output, verbatim."""
+    """The compiler rejected the code; str() is its output (errors first, see
+    `filter_diagnostics`)."""
+
+
+# "path:12:5: error: ..." (gcc, clang) or "path(12): error: ..." (nvcc)
+_DIAGNOSTIC = re.compile(r"^(?P<path>[^:(\n]+?)(?::(?P<line>\d+)(?::\d+)?|\((?P<nline>\d+)\)): "
+                         r"(?P<kind>fatal error|error|warning|note|remark): ")
+# lines that introduce the next diagnostic: "In file included from", "x.cpp: In function ..."
+_CONTEXT = re.compile(r"^(In file included from |\s+from |[^:\n]+: (In|At) )")
+
+
+def _blocks(text: str) -> list[tuple[str | None, str | None, list[str]]]:
+    """Split compiler output into (kind, path, lines) diagnostics; kind None for the rest."""
+    blocks: list[tuple[str | None, str | None, list[str]]] = []
+    pending: list[str] = []  # context lines waiting for the diagnostic they introduce
+    for line in text.splitlines():
+        match = _DIAGNOSTIC.match(line)
+        if match and match["kind"] not in ("note", "remark"):
+            blocks.append((match["kind"], match["path"], pending + [line]))
+            pending = []
+        elif _CONTEXT.match(line) or not blocks:
+            pending.append(line)
+        else:  # the source excerpt, the caret, notes: part of the diagnostic above
+            (pending or blocks[-1][2]).append(line)
+    if pending:
+        blocks.append((None, None, pending))
+    return blocks
+
+
+def _is_in(path: str | None, focus: set[Path]) -> bool:
+    return path is not None and Path(path).resolve() in focus
+
+
+def filter_diagnostics(text: str, focus: list[Path]) -> str:
+    """Errors first (from any file), then warnings in the `focus` files (the learner's);
+    other warnings are dropped and counted. Output that is not diagnostics is kept as is.
+
+    Example:
+        >>> out = ("/s/support/h.h:1:9: warning: unused parameter 'u' [-Wunused-parameter]\\n"
+        ...        "/w/mine.cpp:3:5: error: 'y' was not declared in this scope\\n")
+        >>> print(filter_diagnostics(out, [Path("/w/mine.cpp")]))
+        /w/mine.cpp:3:5: error: 'y' was not declared in this scope
+        (1 warning in files you do not edit hidden)
+    """
+    blocks = _blocks(text)
+    if not any(kind for kind, _, _ in blocks):
+        return text
+    wanted = {Path(p).resolve() for p in focus}
+    errors = [b for b in blocks if b[0] in ("error", "fatal error")]
+    mine = [b for b in blocks if b[0] == "warning" and _is_in(b[1], wanted)]
+    rest = [b for b in blocks if b[0] is None]
+    hidden = sum(b[0] == "warning" for b in blocks) - len(mine)
+    lines = [ln for _, _, block in errors + mine + rest for ln in block]
+    if hidden:
+        lines.append(f"({hidden} warning{'s' if hidden > 1 else ''} in files you do not edit "
+                     "hidden)")
+    return "\n".join(lines)
 
 
 def cache_dir() -> Path:
@@ -112,8 +173,13 @@ def _run(cmd: list[str], timeout: float) -> None:
 
 
 def compile_object(source: Path, module: str, include_dirs: list[Path],
-                   timeout: float = 300) -> Path:
-    """Compile one .cpp/.cu into a cached object file; CompileError with the compiler's text."""
+                   timeout: float = 300, focus: list[Path] | None = None) -> Path:
+    """Compile one .cpp/.cu into a cached object file.
+
+    Raises:
+        CompileError: the compiler's text, errors first, warnings only from `focus`
+            (default: `source`).
+    """
     is_cuda = source.suffix == ".cu"
     tool = nvcc() if is_cuda else cxx()
     if tool is None:
@@ -131,6 +197,8 @@ def compile_object(source: Path, module: str, include_dirs: list[Path],
     try:
         _run(cmd, timeout)
         os.replace(tmp, obj)  # atomic: a concurrent check never sees half an object
+    except CompileError as err:
+        raise CompileError(filter_diagnostics(str(err), focus or [source])) from None
     finally:
         tmp.unlink(missing_ok=True)
     return obj
@@ -161,7 +229,12 @@ def link_module(objects: list[Path], module: str, cuda: bool, timeout: float = 1
 
 def build_module(sources: list[Path], module: str, include_dirs: list[Path],
                  link_args: tuple[str, ...] = ()) -> Path:
-    """Compile and link `sources` into an importable pybind11 module; return its path."""
-    objects = [compile_object(s, module, include_dirs) for s in sources]
+    """Compile and link `sources` into an importable pybind11 module; return its path.
+
+    Sources in a folder named `support` are the exercise's own; the others are the
+    learner's, and only their warnings are shown when a compile fails.
+    """
+    focus = [s for s in sources if Path(s).parent.name != "support"]
+    objects = [compile_object(s, module, include_dirs, focus=focus) for s in sources]
     return link_module(objects, module, cuda=any(s.suffix == ".cu" for s in sources),
                        link_args=tuple(link_args))
