@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -99,4 +100,79 @@ def test_beam_search_beats_greedy_when_the_first_step_misleads():
         return torch.stack(rows).log()
     greedy = R.greedy_decode(step, bos=0, eos=3, max_len=3)
     assert greedy[0, 1] == 1
-    assert R.beam_search(step, bos=0, eos=3, max_len=3, beam=2).tolist() == [0, 2, 3]
+    assert R.beam_search(step, bos=0, eos=3, max_len=3, beam=2).tolist() == [[0, 2, 3]]
+
+
+EOS, V = 5, 7
+
+
+def _model_like_step(sentences: list[int], seed: int = 0):
+    """Log-probs that depend on the sentence and the whole prefix, one row at a time.
+
+    Rows come grouped by sentence as the decoders lay them out: row r is sentence
+    sentences[r // K]. eos grows likelier with length, so decoding ends.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sentence_bias = torch.randn(10, V, generator=g)  # sentence ids 0..9
+    token_effect = torch.randn(V, V, generator=g)
+    def step(prefix):  # (B*K, T) -> (B*K, V)
+        k = prefix.shape[0] // len(sentences)
+        sent = torch.tensor(sentences).repeat_interleave(k)
+        weights = torch.linspace(0.5, 1.5, prefix.shape[1])[None, :, None]  # order matters
+        h = sentence_bias[sent] + (token_effect[prefix] * weights).sum(1)
+        h[:, EOS] += 0.6 * prefix.shape[1]
+        return h.log_softmax(-1)
+    return step
+
+
+def _until_eos(row: list[int]) -> list[int]:
+    return row[: row.index(EOS) + 1] if EOS in row else row
+
+
+def _decode(sentences, beam, seed):
+    step = _model_like_step(sentences, seed)
+    if beam is None:
+        out = R.greedy_decode(step, bos=0, eos=EOS, max_len=12, batch=len(sentences))
+    else:
+        out = R.beam_search(step, bos=0, eos=EOS, max_len=12, beam=beam, batch=len(sentences))
+    return [_until_eos(row) for row in out.tolist()]
+
+
+@pytest.mark.parametrize("beam", [None, 1, 2, 4])
+@pytest.mark.parametrize("seed", range(4))
+def test_decoding_a_batch_equals_decoding_each_sentence_alone(beam, seed):
+    sentences = [3, 0, 7, 1, 5, 2]
+    batched = _decode(sentences, beam, seed)
+    alone = [_decode([s], beam, seed)[0] for s in sentences]
+    assert batched == alone
+    assert len({len(row) for row in batched}) > 1  # rows finish at different steps
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_beam_search_with_beam_one_is_greedy_decoding(seed):
+    sentences = list(range(6))
+    step = _model_like_step(sentences, seed)
+    greedy = R.greedy_decode(step, bos=0, eos=EOS, max_len=12, batch=6)
+    torch.testing.assert_close(R.beam_search(step, bos=0, eos=EOS, max_len=12, beam=1,
+                                             batch=6), greedy, rtol=0, atol=0)
+
+
+def test_beam_search_never_scores_below_greedy():
+    sentences = list(range(8))
+    step = _model_like_step(sentences, seed=1)
+    def score(seqs):  # total log-prob of each row up to its first eos
+        total = torch.zeros(len(seqs))
+        for t in range(1, seqs.shape[1]):
+            logp = step(seqs[:, :t]).gather(1, seqs[:, t:t + 1])[:, 0]
+            live = (seqs[:, 1:t] != EOS).all(1)
+            total += torch.where(live, logp, torch.zeros_like(logp))
+        return total
+    greedy = R.greedy_decode(step, bos=0, eos=EOS, max_len=12, batch=8)
+    beam = R.beam_search(step, bos=0, eos=EOS, max_len=12, beam=4, batch=8)
+    assert torch.all(score(beam) >= score(greedy) - 1e-5)
+    assert bool((score(beam) > score(greedy) + 1e-3).any())  # the search found better somewhere
+
+
+def test_beam_search_rejects_a_beam_below_one():
+    with pytest.raises(ValueError, match="beam"):
+        R.beam_search(_model_like_step([0]), bos=0, eos=EOS, max_len=3, beam=0)

@@ -345,21 +345,47 @@ def transformer(src, tgt, p: Params, num_layers: tuple[int, int], num_heads: int
 
 # ---------------------------------------------------------------- decoding
 
-StepFn = Callable[[torch.Tensor], torch.Tensor]  # (N, T) prefixes -> (N, V) next-token log-probs
+StepFn = Callable[[torch.Tensor], torch.Tensor]
+"""(N, T) prefixes -> (N, V) next-token log-probs. N = B * K rows grouped by sentence:
+row r continues sentence r // K (K = 1 for greedy decoding, K = beam for beam search).
+A step function must treat every row on its own, so that a sentence decodes the same
+alone or in any batch; a translation model gets this from its source padding mask."""
+
+
+def _first_best(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k highest scores along the last dim and their indices; ties go to the lower index."""
+    # subtle: topk leaves the order of equal scores unspecified; a stable sort makes greedy
+    # (k=1, same as argmax) and beam search pick the same token when two tie.
+    values, index = torch.sort(scores, dim=-1, descending=True, stable=True)
+    return values[..., :k], index[..., :k]
+
+
+def _only_eos_after_eos(logp: torch.Tensor, done: torch.Tensor, eos: int) -> torch.Tensor:
+    """Rows that have emitted eos may only emit eos again, at no cost. logp (N, V), done (N,)."""
+    frozen = torch.full_like(logp, float("-inf"))
+    frozen[:, eos] = 0.0
+    return torch.where(done[:, None], frozen, logp)
 
 
 def greedy_decode(step: StepFn, bos: int, eos: int, max_len: int, batch: int = 1,
                   device=None) -> torch.Tensor:
     """Append the most likely next token until every row has emitted eos or max_len is reached.
 
+    Args:
+        step: a `StepFn` (here K = 1: row b is sentence b).
+        bos, eos: start and end token ids.
+        max_len: most tokens generated after bos.
+        batch: B, sentences decoded together.
+
     Returns:
-        (B, T) tokens starting with bos; positions after eos are filled with eos.
+        (B, T) tokens starting with bos; positions after eos are filled with eos, so a
+        row equals the row the same sentence gets when decoded alone, up to its first eos.
     """
     seq = torch.full((batch, 1), bos, dtype=torch.long, device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     for _ in range(max_len):
-        nxt = step(seq).argmax(-1)  # (B,)
-        nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
+        logp = _only_eos_after_eos(step(seq), done, eos)  # (B, V)
+        nxt = _first_best(logp, 1)[1][:, 0]  # (B,), the argmax
         seq = torch.cat([seq, nxt[:, None]], dim=1)
         done |= nxt == eos
         if bool(done.all()):
@@ -367,25 +393,42 @@ def greedy_decode(step: StepFn, bos: int, eos: int, max_len: int, batch: int = 1
     return seq
 
 
-def beam_search(step: StepFn, bos: int, eos: int, max_len: int, beam: int = 4,
+def beam_search(step: StepFn, bos: int, eos: int, max_len: int, beam: int = 4, batch: int = 1,
                 device=None) -> torch.Tensor:
-    """Keep the `beam` best prefixes by total log-probability; return the best finished one.
+    """Keep the `beam` best prefixes of each sentence by total log-probability.
 
-    One sequence at a time (batch 1) for readability. Returns (T,) tokens starting with bos.
+    A finished prefix (ended by eos) keeps its slot and its score. Log-probs are <= 0, so
+    once a sentence's best prefix has finished nothing can overtake it: decoding stops when
+    that holds for every sentence, or after max_len tokens. With beam=1 this is
+    `greedy_decode`.
+
+    Args:
+        step: a `StepFn` called on (B * beam, T) prefixes, beam rows per sentence.
+        bos, eos: start and end token ids.
+        max_len: most tokens generated after bos.
+        beam: K, prefixes kept per sentence.
+        batch: B, sentences decoded together.
+
+    Returns:
+        (B, T) best prefix of each sentence, starting with bos, filled with eos after eos.
     """
-    beams = [(0.0, [bos])]
-    finished: list[tuple[float, list[int]]] = []
+    if beam < 1:
+        raise ValueError(f"beam: expected at least 1, got {beam}")
+    b, k = batch, beam
+    seq = torch.full((b * k, 1), bos, dtype=torch.long, device=device)  # (B*K, T)
+    score = torch.full((b, k), float("-inf"), device=device)
+    score[:, 0] = 0.0  # K copies of [bos]; only the first is live, so no prefix is kept twice
+    done = torch.zeros(b * k, dtype=torch.bool, device=device)
+    first_row = torch.arange(b, device=device)[:, None] * k  # (B, 1)
     for _ in range(max_len):
-        seqs = torch.tensor([s for _, s in beams], dtype=torch.long, device=device)  # (N, T)
-        logp = step(seqs)  # (N, V)
-        cand = [(score + float(logp[i, tok]), seq + [tok])
-                for i, (score, seq) in enumerate(beams)
-                for tok in logp[i].topk(min(beam, logp.shape[-1])).indices.tolist()]
-        cand.sort(key=lambda c: c[0], reverse=True)
-        beams = []
-        for score, seq in cand[:beam]:
-            (finished if seq[-1] == eos else beams).append((score, seq))
-        if not beams:
+        logp = _only_eos_after_eos(step(seq), done, eos)  # (B*K, V)
+        v = logp.shape[-1]
+        total = (score.reshape(b * k, 1) + logp).reshape(b, k * v)  # (B, K*V)
+        score, flat = _first_best(total, k)  # (B, K), best first
+        parent = (first_row + flat // v).reshape(-1)  # (B*K,) rows of seq being extended
+        tok = (flat % v).reshape(-1, 1)
+        seq = torch.cat([seq[parent], tok], dim=1)
+        done = done[parent] | (tok[:, 0] == eos)
+        if bool(done.reshape(b, k)[:, 0].all()):
             break
-    best = max(finished or beams, key=lambda c: c[0])
-    return torch.tensor(best[1], dtype=torch.long, device=device)
+    return seq.reshape(b, k, -1)[:, 0]  # (B, T)
