@@ -10,6 +10,8 @@
 #include "vec_env.h"
 
 namespace py = pybind11;
+using hubkit::mjenv::kInfoNames;
+using hubkit::mjenv::kNumInfo;
 using hubkit::mjenv::Task;
 using hubkit::mjenv::TaskParams;
 using hubkit::mjenv::VecEnv;
@@ -34,6 +36,8 @@ TaskParams params_from_dict(const py::dict& d) {
   p.reset_noise_scale = f("reset_noise_scale");
   p.skipped_qpos = d["skipped_qpos"].cast<int>();
   p.qvel_clip = f("qvel_clip");
+  p.total_mass = f("total_mass");
+  p.autoreset = d["autoreset"].cast<bool>();
   return p;
 }
 
@@ -57,13 +61,16 @@ PYBIND11_MODULE(_mujoco, m) {
   m.attr("built_with_mujoco") = HUBKIT_MUJOCO_PY_VERSION;
   m.def("library_version", [] { return mj_version(); },
         "mj_version() of the libmujoco this module loaded");
+  py::list info_columns;
+  for (const char* name : kInfoNames) info_columns.append(name);
+  m.attr("info_columns") = info_columns;
 
   py::class_<VecEnv>(m, "VecEnv")
       .def(py::init([](const std::string& xml, const py::dict& params, int num_envs,
                        int num_threads, std::uint64_t seed) {
              return new VecEnv(xml, params_from_dict(params), num_envs, num_threads, seed);
            }),
-           py::arg("xml_path"), py::arg("params"), py::arg("num_envs"), py::arg("num_threads"),
+           py::arg("xml"), py::arg("params"), py::arg("num_envs"), py::arg("num_threads"),
            py::arg("seed"))
       .def_property_readonly("num_envs", &VecEnv::num_envs)
       .def_property_readonly("num_threads", &VecEnv::num_threads)
@@ -94,6 +101,11 @@ PYBIND11_MODULE(_mujoco, m) {
              e.set_dynamics(i, mass.data(), friction.data(), damping.data());
            }, py::arg("index"), py::arg("body_mass"), py::arg("geom_friction"),
            py::arg("dof_damping"))
+      .def("set_state", [](VecEnv& e, int i, const darray& qpos, const darray& qvel) {
+             require_size(qpos, e.model()->nq, "qpos");
+             require_size(qvel, e.model()->nv, "qvel");
+             e.set_state(i, qpos.data(), qvel.data());
+           }, py::arg("index"), py::arg("qpos"), py::arg("qvel"))
       .def("get_state", [](const VecEnv& e, int i) {
              py::array_t<double> qpos(e.model()->nq), qvel(e.model()->nv);
              e.get_state(i, qpos.mutable_data(), qvel.mutable_data());
@@ -122,5 +134,9 @@ PYBIND11_MODULE(_mujoco, m) {
       .def_property_readonly("episode_steps", [](py::object self) {
              auto& e = self.cast<VecEnv&>();
              return view(e.episode_steps, {e.num_envs()}, self);
+           })
+      .def_property_readonly("info", [](py::object self) {
+             auto& e = self.cast<VecEnv&>();
+             return view(e.info, {e.num_envs(), static_cast<int>(kNumInfo)}, self);
            });
 }

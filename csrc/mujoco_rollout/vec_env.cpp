@@ -55,16 +55,33 @@ static int count_obs(const mjModel* m, const TaskParams& p) {
   return n;
 }
 
-VecEnv::VecEnv(const std::string& xml_path, const TaskParams& params, int num_envs,
+// Compile XML text; then, like reference.load_model, rescale to total_mass
+// (the replacement for the deprecated <compiler settotalmass>).
+static mjModel* compile_model(const std::string& xml, double total_mass) {
+  char error[1000] = "";
+  mjSpec* spec = mj_parseXMLString(xml.c_str(), nullptr, error, sizeof(error));
+  if (!spec) throw std::runtime_error(std::string("could not parse the model XML: ") + error);
+  mjModel* m = mj_compile(spec, nullptr);
+  const std::string compile_error = m ? "" : mjs_getError(spec);
+  mj_deleteSpec(spec);
+  if (!m) throw std::runtime_error("could not compile the model: " + compile_error);
+  if (total_mass > 0) {
+    mj_setTotalmass(m, total_mass);
+    mjData* d = mj_makeData(m);
+    mj_setConst(m, d);
+    mj_deleteData(d);
+  }
+  return m;
+}
+
+VecEnv::VecEnv(const std::string& xml, const TaskParams& params, int num_envs,
                int num_threads, std::uint64_t seed)
     : p_(params), pool_(num_threads) {
   if (num_envs < 1 || num_envs > ThreadPool::kMaxItems) {
     throw std::invalid_argument("num_envs must be in [1, " +
                                 std::to_string(ThreadPool::kMaxItems) + "]");
   }
-  char error[1000] = "";
-  base_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
-  if (!base_) throw std::runtime_error("could not load " + xml_path + ": " + error);
+  base_ = compile_model(xml, p_.total_mass);
   obs_dim_ = count_obs(base_, p_);
   fingertip_ = mj_name2id(base_, mjOBJ_BODY, "fingertip");
   target_ = mj_name2id(base_, mjOBJ_BODY, "target");
@@ -82,6 +99,7 @@ VecEnv::VecEnv(const std::string& xml_path, const TaskParams& params, int num_en
   truncated.assign(num_envs, 0);
   unstable.assign(num_envs, 0);
   episode_steps.assign(num_envs, 0);
+  info.assign(static_cast<size_t>(num_envs) * kNumInfo, 0.0);
   this->seed(seed);
 }
 
@@ -142,6 +160,7 @@ void VecEnv::reset_one(int i) {
   e.steps = 0;
   e.needs_reset = false;
   observe(i);
+  reset_info(e, &info[static_cast<size_t>(i) * kNumInfo]);
   rewards[i] = 0.0;
   terminated[i] = truncated[i] = unstable[i] = 0;
   episode_steps[i] = 0;
@@ -170,6 +189,18 @@ void VecEnv::get_state(int i, double* qpos, double* qvel) const {
   const Env& e = envs_[i];
   std::copy(e.d->qpos, e.d->qpos + e.m->nq, qpos);
   std::copy(e.d->qvel, e.d->qvel + e.m->nv, qvel);
+}
+
+void VecEnv::set_state(int i, const double* qpos, const double* qvel) {
+  // Gymnasium's MujocoEnv.set_state: only qpos and qvel change (time, warm
+  // start and ctrl stay), then mj_forward; the episode continues from there.
+  Env& e = envs_[i];
+  std::copy(qpos, qpos + e.m->nq, e.d->qpos);
+  std::copy(qvel, qvel + e.m->nv, e.d->qvel);
+  mj_forward(e.m, e.d);
+  if (p_.task == Task::Ant) mj_rnePostConstraint(e.m, e.d);
+  e.needs_reset = false;
+  observe(i);
 }
 
 // ---------------------------------------------------------------- rules
@@ -230,34 +261,55 @@ bool VecEnv::healthy(const Env& e) const {
   return true;
 }
 
-double VecEnv::reward(const Env& e, const double* before, const double* action) const {
+void VecEnv::reset_info(const Env& e, double* out) const {
+  const double* qpos = e.d->qpos;
+  std::fill(out, out + kNumInfo, 0.0);
+  if (p_.task == Task::Reacher) return;  // Gymnasium's Reacher reports nothing at reset
+  out[kXPosition] = qpos[0];
+  out[kYPosition] = qpos[1];
+  out[kDistanceFromOrigin] = std::sqrt(qpos[0] * qpos[0] + qpos[1] * qpos[1]);
+  out[kZDistanceFromOrigin] = qpos[1] - e.m->qpos0[1];
+}
+
+void VecEnv::step_info(const Env& e, const double* before, const double* action,
+                       double* out) const {
   const mjModel* m = e.m;
   const mjData* d = e.d;
+  reset_info(e, out);
   double sq = 0.0;
   for (int j = 0; j < m->nu; ++j) sq += action[j] * action[j];
-  const double ctrl_cost = p_.ctrl_cost_weight * sq;
+  out[kRewardCtrl] = -(p_.ctrl_cost_weight * sq);
   if (p_.task == Task::Reacher) {
     double dist = 0.0;
     for (int k = 0; k < 3; ++k) {
       const double v = d->xpos[3 * fingertip_ + k] - d->xpos[3 * target_ + k];
       dist += v * v;
     }
-    return -std::sqrt(dist) - ctrl_cost;
+    out[kRewardDist] = -std::sqrt(dist);
+    return;
   }
   double now[2];
   tracked_position(e, now);
   const double dt = m->opt.timestep * p_.frame_skip;
-  double gains = p_.forward_reward_weight * ((now[0] - before[0]) / dt);
-  if (p_.healthy_reward != 0.0) gains += healthy(e) ? p_.healthy_reward : 0.0;
-  double costs = ctrl_cost;
+  out[kXVelocity] = (now[0] - before[0]) / dt;
+  out[kYVelocity] = (now[1] - before[1]) / dt;
+  out[kRewardForward] = p_.forward_reward_weight * out[kXVelocity];
+  out[kRewardSurvive] = healthy(e) ? p_.healthy_reward : 0.0;
+  double f2 = 0.0;
   if (p_.contact_cost_weight != 0.0) {
-    double f2 = 0.0;
     for (int j = 0; j < 6 * m->nbody; ++j) {
       const double f = clip(d->cfrc_ext[j], p_.force_lo, p_.force_hi);
       f2 += f * f;
     }
-    costs += p_.contact_cost_weight * f2;
   }
+  out[kRewardContact] = -(p_.contact_cost_weight * f2);
+}
+
+double VecEnv::reward(const double* info) const {
+  // reference.total_reward: Gymnasium's (gains) - (costs), in its order.
+  if (p_.task == Task::Reacher) return info[kRewardDist] + info[kRewardCtrl];
+  const double gains = info[kRewardForward] + info[kRewardSurvive];
+  const double costs = -info[kRewardCtrl] - info[kRewardContact];
   return gains - costs;
 }
 
@@ -270,7 +322,7 @@ static int bad_state_warnings(const mjData* d) {
 
 void VecEnv::step_one(int i, const double* action) {
   Env& e = envs_[i];
-  if (e.needs_reset) {  // NEXT_STEP autoreset: this step only resets
+  if (e.needs_reset && p_.autoreset) {  // NEXT_STEP autoreset: this step only resets
     reset_one(i);
     return;
   }
@@ -285,7 +337,9 @@ void VecEnv::step_one(int i, const double* action) {
   if (p_.task == Task::Ant) mj_rnePostConstraint(e.m, e.d);
   // MuJoCo resets a diverging simulation itself and counts a warning: flag and end it.
   const bool blew_up = bad_state_warnings(e.d) != warnings_before;
-  rewards[i] = reward(e, before, action);
+  double* row = &info[static_cast<size_t>(i) * kNumInfo];
+  step_info(e, before, action, row);
+  rewards[i] = reward(row);
   const bool term = p_.terminate_when_unhealthy && !healthy(e);
   e.steps += 1;
   const bool trunc = (p_.max_episode_steps > 0 && e.steps >= p_.max_episode_steps) || blew_up;

@@ -3,7 +3,8 @@
 //
 // Every env owns its mjModel copy (so domain randomization can change one
 // env's masses), its mjData and its random generator. Results go into
-// preallocated buffers that Python sees as NumPy arrays without copies.
+// preallocated buffers that Python sees as NumPy arrays without copies,
+// including Gymnasium's `info` values (positions, velocities, reward terms).
 #pragma once
 
 #include <mujoco/mujoco.h>
@@ -32,7 +33,20 @@ struct TaskParams {
   double reset_noise_scale = 0.1;
   int skipped_qpos = 1;
   double qvel_clip = INFINITY;
+  double total_mass = 0.0;  // > 0: rescale masses to this total after compiling
+  bool autoreset = true;    // false: an ended episode goes on until reset (single env)
 };
+
+// Columns of the info buffer: every task's Gymnasium info keys together, in
+// the order of reference.INFO_COLUMNS. A task fills the ones it reports.
+enum Info : int {
+  kXPosition, kYPosition, kDistanceFromOrigin, kZDistanceFromOrigin, kXVelocity, kYVelocity,
+  kRewardForward, kRewardCtrl, kRewardContact, kRewardSurvive, kRewardDist, kNumInfo
+};
+inline constexpr const char* kInfoNames[kNumInfo] = {
+    "x_position",     "y_position",  "distance_from_origin", "z_distance_from_origin",
+    "x_velocity",     "y_velocity",  "reward_forward",       "reward_ctrl",
+    "reward_contact", "reward_survive", "reward_dist"};
 
 // xoshiro256** seeded through splitmix64: small, fast, the same on every platform.
 class Rng {
@@ -58,7 +72,8 @@ struct Env {
 
 class VecEnv {
  public:
-  VecEnv(const std::string& xml_path, const TaskParams& params, int num_envs, int num_threads,
+  // `xml` is the model's XML text (files it names resolve against the cwd).
+  VecEnv(const std::string& xml, const TaskParams& params, int num_envs, int num_threads,
          std::uint64_t seed);
   ~VecEnv();
   VecEnv(const VecEnv&) = delete;
@@ -71,6 +86,7 @@ class VecEnv {
   void set_dynamics(int i, const double* body_mass, const double* geom_friction,
                     const double* dof_damping);
   void get_state(int i, double* qpos, double* qvel) const;
+  void set_state(int i, const double* qpos, const double* qvel);  // keeps the episode going
 
   int num_envs() const { return static_cast<int>(envs_.size()); }
   int num_threads() const { return pool_.num_threads(); }
@@ -84,13 +100,16 @@ class VecEnv {
   std::vector<std::uint8_t> truncated;   // (N,)
   std::vector<std::uint8_t> unstable;    // (N,) physics blew up; env truncated
   std::vector<std::int32_t> episode_steps;
+  std::vector<double> info;              // (N, kNumInfo): last reset's or step's info
 
  private:
   void reset_one(int i);
   void step_one(int i, const double* action);
   void sample_state(Env& e, double* qpos, double* qvel);
   void observe(int i);
-  double reward(const Env& e, const double* before, const double* action) const;
+  void reset_info(const Env& e, double* out) const;
+  void step_info(const Env& e, const double* before, const double* action, double* out) const;
+  double reward(const double* info) const;
   bool healthy(const Env& e) const;
   void tracked_position(const Env& e, double* out) const;
 

@@ -17,6 +17,7 @@ Shapes: N envs; Reacher obs (N, 10); gait params (N, 19).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,8 +82,12 @@ def score_gaits(env: MujocoVectorEnv, params: np.ndarray, horizon: int, seed: in
     return total
 
 
-def cem_gait(cfg: CEMConfig | None = None):
-    """Tune a gait with CEM. Returns (best params (3 nu + 1,), per-iteration best returns)."""
+def cem_gait(cfg: CEMConfig | None = None,
+             on_iteration: Callable[[int, np.ndarray], None] | None = None):
+    """Tune a gait with CEM. Returns (best params (3 nu + 1,), per-iteration best returns).
+
+    `on_iteration(i, returns)` sees each iteration's population returns (N,).
+    """
     cfg = cfg or CEMConfig()
     env = MujocoVectorEnv(cfg.task, num_envs=cfg.population, num_threads=cfg.num_threads)
     nu = env.core.nu
@@ -99,6 +104,8 @@ def cem_gait(cfg: CEMConfig | None = None):
         if ret.max() > best_ret:
             best, best_ret = pop[ret.argmax()].copy(), float(ret.max())
         history.append(float(ret.max()))
+        if on_iteration is not None:
+            on_iteration(len(history) - 1, ret)
     return best, np.array(history)
 
 

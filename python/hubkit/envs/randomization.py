@@ -1,13 +1,11 @@
-"""Domain randomization: new masses, friction and damping for every episode.
+"""Domain randomization on the C++ vector env, and how robust a controller is to it.
 
-A policy trained in one simulator meets a real robot whose masses and friction
-differ; training and evaluating across randomized dynamics (Tobin et al., 2017,
-https://arxiv.org/abs/1703.06907; Peng et al., 2018, https://arxiv.org/abs/1710.06537)
-measures and buys robustness. `DomainRandomization` wraps hubkit's C++ vector
-env: at every reset, each env draws scale factors from the given ranges and
-multiplies its own model's nominal body masses, geom friction and joint
-damping by them. Draws come from one seeded NumPy generator, in env order, so
-the same seed gives the same dynamics sequence for any thread count.
+`DomainRandomization` wraps hubkit's C++ vector env: at every reset, each env
+draws scale factors from the given ranges and multiplies its own model's
+nominal body masses, geom friction and joint damping by them. The rules (what
+is scaled, the ranges, the seeded draw order) live in `hubkit.envs.dynamics`
+and are shared with the Python reference env (`ReferenceVectorEnv(dynamics=...)`),
+so the same seed gives the same dynamics in both, for any thread count.
 
 `robustness_curve` runs a policy at growing perturbation sizes and
 `plot_robustness` draws return against perturbation size (PNG).
@@ -18,37 +16,14 @@ Shapes: N envs; scales (N, 3) as (mass, friction, damping).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from hubkit.envs.dynamics import DynamicsRanges, DynamicsSampler
 from hubkit.envs.vector import MujocoVectorEnv
 
-
-@dataclass
-class DynamicsRanges:
-    """Ranges of multiplicative scale factors, drawn uniformly per env per episode."""
-
-    mass: tuple[float, float] = (0.8, 1.2)
-    """Scale of every body mass."""
-    friction: tuple[float, float] = (0.7, 1.3)
-    """Scale of every geom's sliding, torsional and rolling friction."""
-    damping: tuple[float, float] = (0.8, 1.2)
-    """Scale of every dof's joint damping."""
-
-    @classmethod
-    def symmetric(cls, size: float) -> DynamicsRanges:
-        """All three ranges (1 - size, 1 + size)."""
-        if not 0 <= size < 1:
-            raise ValueError(f"size must be in [0, 1), got {size}")
-        r = (1.0 - size, 1.0 + size)
-        return cls(mass=r, friction=r, damping=r)
-
-    def check(self) -> None:
-        for name in ("mass", "friction", "damping"):
-            lo, hi = getattr(self, name)
-            if not 0 < lo <= hi:
-                raise ValueError(f"{name} range must satisfy 0 < low <= high, got {(lo, hi)}")
+__all__ = ["DomainRandomization", "DynamicsRanges", "average_return", "plot_robustness",
+           "robustness_curve"]
 
 
 class DomainRandomization:
@@ -67,25 +42,22 @@ class DomainRandomization:
     """
 
     def __init__(self, env: MujocoVectorEnv, ranges: DynamicsRanges, seed: int | None = None):
-        ranges.check()
         self.env, self.ranges = env, ranges
         self.num_envs = env.num_envs
-        self.rng = np.random.default_rng(seed)
-        m = env.model
-        self.nominal = (m.body_mass.copy(), m.geom_friction.copy(), m.dof_damping.copy())
-        self.scales = np.ones((self.num_envs, 3))
+        self.sampler = DynamicsSampler(env.model, env.num_envs, ranges, seed)
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Each env's current (mass, friction, damping) scales (N, 3)."""
+        return self.sampler.scales
 
     def _draw(self, i: int) -> None:
-        lows, highs = zip(self.ranges.mass, self.ranges.friction, self.ranges.damping, strict=True)
-        self.scales[i] = self.rng.uniform(lows, highs)
-        mass, friction, damping = self.nominal
-        s = self.scales[i]
-        self.env.core.set_dynamics(i, mass * s[0], (friction * s[1]).ravel(), damping * s[2])
+        self.env.core.set_dynamics(i, *self.sampler.draw(i))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Draw dynamics for every env and reset; infos["dynamics_scale"] is (N, 3)."""
         if seed is not None:
-            self.rng = np.random.default_rng(seed)
+            self.sampler.reseed(seed)
         for i in range(self.num_envs):
             self._draw(i)
         obs, infos = self.env.reset(seed=seed)
@@ -112,17 +84,21 @@ def average_return(env, policy: Callable[[np.ndarray], np.ndarray], steps: int,
 
 def robustness_curve(task: str, make_policy: Callable[[], Callable[[np.ndarray], np.ndarray]],
                      sizes=(0.0, 0.2, 0.4, 0.6, 0.8), num_envs: int = 8, steps: int = 200,
-                     seed: int = 0, num_threads: int = 2) -> np.ndarray:
+                     seed: int = 0, num_threads: int = 2,
+                     on_size: Callable[[float, float], None] | None = None) -> np.ndarray:
     """Average return at each perturbation size; returns (len(sizes),).
 
     `make_policy()` gives a fresh obs -> actions callable for each size (so a
     policy with internal state, like an open-loop gait's clock, starts over).
+    `on_size(size, average_return)` is called after each size (progress lines).
     """
     out = []
     for size in sizes:
         env = MujocoVectorEnv(task, num_envs=num_envs, num_threads=num_threads)
         wrapped = DomainRandomization(env, DynamicsRanges.symmetric(size), seed=seed)
         out.append(average_return(wrapped, make_policy(), steps, seed=seed))
+        if on_size is not None:
+            on_size(float(size), out[-1])
     return np.array(out)
 
 
