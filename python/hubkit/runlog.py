@@ -53,6 +53,11 @@ def parser(prog: str, doc: str | None, name: str) -> argparse.ArgumentParser:
     head, _, rest = text.partition("\n\n")
     p = argparse.ArgumentParser(prog=prog, description=head, epilog=rest or None,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    return add_arguments(p, name)
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """Add `--out` and `--quiet` to `p` (a parser or a sub-command's parser)."""
     p.add_argument("--out", type=Path, default=None,
                    help=f"folder for everything the run writes (default: runs/{name}-<time>/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
@@ -67,12 +72,20 @@ class Outputs:
         self.root = Path(out) if out is not None else default_out(name)
         self.written: list[Path] = []
 
+    def folder(self) -> Path:
+        """The output folder, created if needed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root
+
     def path(self, filename: str) -> Path:
         """Where to write `filename`; the folder is created, the file recorded."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        p = self.root / filename
+        p = self.folder() / filename
         self.written.append(p)
         return p
+
+    def add(self, paths) -> None:
+        """Record files that a helper wrote into `folder()` itself."""
+        self.written.extend(Path(p) for p in paths)
 
     def report(self, stream: IO[str] | None = None) -> None:
         """Print "wrote <folder>/" and one line per file."""

@@ -4,8 +4,10 @@
     python -m hubkit.cnn.train cifar --data DIR          # ResNet-18, CIFAR-10 pickles (GPU)
     python -m hubkit.cnn.train finetune --data DIR --checkpoint resnet.pt
 
-Every loop is built from small pieces (`train_epoch`, `evaluate`,
-`cosine_lr`); metrics go to a JSONL file, one JSON object per line.
+Every run writes under `--out` (default `runs/cnn-<task>-<time>/`): metrics as
+JSONL (one JSON object per line), a summary, the weights and, for digits, PNG
+plots. Every loop is built from small pieces (`train_epoch`, `evaluate`,
+`cosine_lr`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hubkit import runlog
 from hubkit.cnn import data
 from hubkit.cnn.layers import LeNet5, ResNet18
 
@@ -62,8 +65,8 @@ class CifarConfig:
     """bfloat16 autocast on CUDA (ignored on CPU)"""
     max_steps: int | None = None
     """stop after this many steps (smoke tests)"""
-    metrics: str | None = "runs/cifar_resnet18.jsonl"
-    progress: bool = True
+    metrics: str | None = None
+    """JSONL metrics file (None: none; the command line puts it under --out)"""
     seed: int = 0
     device: str = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -128,8 +131,12 @@ def train_epoch(model, opt, x, y, batch_size, gen, *, lr_at=None, step=0, transf
     return sum(losses) / max(1, len(losses)), step
 
 
-def train_lenet_digits(cfg: DigitsConfig | None = None) -> dict:
-    """Train LeNet-5 on sklearn's digits; returns accuracies, history, seconds and the model."""
+def train_lenet_digits(cfg: DigitsConfig | None = None,
+                       progress: runlog.Progress | None = None) -> dict:
+    """Train LeNet-5 on sklearn's digits; returns accuracies, history, seconds and the model.
+
+    `progress` (total = cfg.epochs) is advanced once per epoch with the loss and accuracy.
+    """
     cfg = cfg or DigitsConfig()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
@@ -147,9 +154,19 @@ def train_lenet_digits(cfg: DigitsConfig | None = None) -> dict:
         loss, step = train_epoch(model, opt, x_tr, y_tr, cfg.batch_size, gen, step=step,
                                  lr_at=lambda s: cosine_lr(s, total, cfg.lr), transform=shift)
         history.append({"epoch": epoch, "loss": loss, "test_accuracy": evaluate(model, x_te, y_te)})
+        _epoch_done(progress, history[-1])
     return {"test_accuracy": history[-1]["test_accuracy"], "train_accuracy":
             evaluate(model, x_tr, y_tr), "seconds": time.perf_counter() - start,
             "history": history, "model": model}
+
+
+def _epoch_done(progress: runlog.Progress | None, record: dict) -> None:
+    if progress is None:
+        return
+    metrics = {k: v for k, v in record.items() if k != "epoch"}
+    progress.log(f"epoch {record['epoch'] + 1}: " + "  ".join(f"{k} {v:.4f}"
+                                                             for k, v in metrics.items()))
+    progress.update(**metrics)
 
 
 class JsonlLogger:
@@ -177,8 +194,12 @@ def _cifar_step(model, opt, xb, yb, cfg: CifarConfig) -> float:
     return float(loss.detach())
 
 
-def train_cifar10(cfg: CifarConfig | None = None) -> dict:
-    """ResNet-18 on CIFAR-10: crop+flip augmentation, SGD with warmup + cosine, AMP on GPU."""
+def train_cifar10(cfg: CifarConfig | None = None,
+                  progress: runlog.Progress | None = None) -> dict:
+    """ResNet-18 on CIFAR-10: crop+flip augmentation, SGD with warmup + cosine, AMP on GPU.
+
+    `progress` (total = the number of steps) is advanced once per step with the loss.
+    """
     cfg = cfg or CifarConfig()
     torch.manual_seed(cfg.seed)
     dev = torch.device(cfg.device)
@@ -194,7 +215,6 @@ def train_cifar10(cfg: CifarConfig | None = None) -> dict:
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     logger, step, start = JsonlLogger(cfg.metrics), 0, time.perf_counter()
     logger.log(event="config", **asdict(cfg))
-    bar = _progress(total, cfg.progress)
     while step < total:
         model.train()
         order = torch.randperm(len(y_tr), generator=gen, device=dev)
@@ -208,35 +228,21 @@ def train_cifar10(cfg: CifarConfig | None = None) -> dict:
             loss = _cifar_step(model, opt, xb.contiguous(memory_format=torch.channels_last),
                                y_tr[idx], cfg)
             step += 1
-            bar(step, loss)
+            if progress is not None:
+                progress.update(loss=loss)
             if step % 50 == 0 or step == total:
                 logger.log(event="train", step=step, loss=loss, lr=opt.param_groups[0]["lr"],
                            seconds=time.perf_counter() - start)
         acc = evaluate(model, x_te, y_te, transform=data.normalize_cifar)
         logger.log(event="eval", step=step, epoch=step / steps_per_epoch, test_accuracy=acc)
+        if progress is not None:
+            progress.log(f"epoch {step / steps_per_epoch:.2f}: test_accuracy {acc:.4f}")
     return {"test_accuracy": acc, "steps": step, "seconds": time.perf_counter() - start,
             "model": model}
 
 
-def _progress(total: int, enabled: bool):
-    """A progress bar callback bar(step, loss); a no-op when disabled."""
-    if not enabled:
-        return lambda step, loss: None
-    from rich.progress import Progress
-
-    prog = Progress()
-    task = prog.add_task("train", total=total)
-    prog.start()
-
-    def update(step: int, loss: float) -> None:
-        prog.update(task, completed=step, description=f"train loss {loss:.3f}")
-        if step >= total:
-            prog.stop()
-
-    return update
-
-
-def finetune_image_folder(cfg: FinetuneConfig | None = None) -> dict:
+def finetune_image_folder(cfg: FinetuneConfig | None = None,
+                          progress: runlog.Progress | None = None) -> dict:
     """Transfer learning: load a trained ResNet-18, new classifier, train on an image folder."""
     cfg = cfg or FinetuneConfig()
     torch.manual_seed(cfg.seed)
@@ -261,6 +267,7 @@ def finetune_image_folder(cfg: FinetuneConfig | None = None) -> dict:
         loss, _ = train_epoch(model, opt, x[tr].to(dev), y[tr].to(dev), cfg.batch_size, gen)
         history.append({"epoch": epoch, "loss": loss,
                         "val_accuracy": evaluate(model, x[val].to(dev), y[val].to(dev))})
+        _epoch_done(progress, history[-1])
     return {"classes": classes, "history": history, "model": model,
             "val_accuracy": history[-1]["val_accuracy"] if history else None}
 
@@ -277,29 +284,62 @@ def save_digits_plots(out: dict, folder: str | Path) -> list[Path]:
                                        folder / "lenet_receptive_field.png", theory=rf)]
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hubkit.cnn.train",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    digits = runlog.add_arguments(sub.add_parser(
+        "digits", help="LeNet-5 on sklearn's handwritten digits (~1 min on a laptop CPU)"),
+        "cnn-digits")
+    digits.add_argument("--epochs", type=int, default=DigitsConfig.epochs)
+    digits.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    cifar = runlog.add_arguments(sub.add_parser(
+        "cifar", help="ResNet-18 on CIFAR-10 python pickles (a GPU run)"), "cnn-cifar")
+    cifar.add_argument("--data", default=CifarConfig.data,
+                       help="folder with data_batch_1..5 and test_batch")
+    cifar.add_argument("--epochs", type=int, default=CifarConfig.epochs)
+    ft = runlog.add_arguments(sub.add_parser(
+        "finetune", help="fine-tune a trained ResNet-18 on FOLDER/<class>/*.png"), "cnn-finetune")
+    ft.add_argument("--data", default=FinetuneConfig.data)
+    ft.add_argument("--checkpoint", default=None, help="a ResNet18 state_dict (.pt)")
+    return parser
+
+
+def _run(args, outputs: runlog.Outputs) -> dict:
+    show = not args.quiet
+    if args.task == "digits":
+        cfg = DigitsConfig(epochs=args.epochs)
+        with runlog.Progress(cfg.epochs, "epoch", enabled=show) as bar:
+            out = train_lenet_digits(cfg, bar)
+        if not args.no_plots:
+            outputs.add(save_digits_plots(out, outputs.folder()))
+        return out
+    if args.task == "cifar":
+        cfg = CifarConfig(data=args.data, epochs=args.epochs,
+                          metrics=str(outputs.path("metrics.jsonl")))
+        steps = cfg.epochs * math.ceil(50_000 / cfg.batch_size)
+        with runlog.Progress(steps, "step", enabled=show) as bar:
+            return train_cifar10(cfg, bar)
+    cfg = FinetuneConfig(data=args.data, checkpoint=args.checkpoint)
+    with runlog.Progress(cfg.epochs, "epoch", enabled=show) as bar:
+        return finetune_image_folder(cfg, bar)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: digits | cifar | finetune (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m hubkit.cnn.train")
-    sub = parser.add_subparsers(dest="task", required=True)
-    digits = sub.add_parser("digits")
-    digits.add_argument("--plots", default=None, help="folder for the PNG plots")
-    cifar = sub.add_parser("cifar")
-    cifar.add_argument("--data", default=CifarConfig.data)
-    cifar.add_argument("--epochs", type=int, default=CifarConfig.epochs)
-    cifar.add_argument("--metrics", default=CifarConfig.metrics)
-    ft = sub.add_parser("finetune")
-    ft.add_argument("--data", default=FinetuneConfig.data)
-    ft.add_argument("--checkpoint", default=None)
-    args = parser.parse_args(argv)
-    if args.task == "digits":
-        out = train_lenet_digits()
-        if args.plots:
-            save_digits_plots(out, args.plots)
-    elif args.task == "cifar":
-        out = train_cifar10(CifarConfig(data=args.data, epochs=args.epochs, metrics=args.metrics))
-    else:
-        out = finetune_image_folder(FinetuneConfig(data=args.data, checkpoint=args.checkpoint))
-    print(json.dumps({k: v for k, v in out.items() if k != "model"}, indent=1))
+    args = _parser().parse_args(argv)
+    outputs = runlog.Outputs(args.out, f"{args._run_name}")
+    with runlog.quiet_third_party():
+        out = _run(args, outputs)
+    torch.save(out["model"].state_dict(), outputs.path("model.pt"))
+    summary = {k: v for k, v in out.items() if k != "model"}
+    outputs.path("summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if "history" in out:
+        with outputs.path("history.jsonl").open("w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in out["history"])
+    print({k: v for k, v in summary.items() if k != "history"})
+    outputs.report()
 
 
 if __name__ == "__main__":
