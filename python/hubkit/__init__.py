@@ -24,22 +24,24 @@ import importlib
 # answer in a fraction of a second. `hubkit.envs` imports gymnasium and
 # registers the hubkit/ envs.
 _FACADES = ("nn", "ops")
+# The name on the package index ("hubkit" there is an unrelated project).
+DISTRIBUTION = "hubkit-learn"
 _SLICES = ("activations", "attention", "basics", "check", "cnn", "curriculum", "envs",
            "peft", "rl")
 
 
 def _version() -> str:
     """The installed distribution's version (importlib.metadata is slow to import: lazy)."""
-    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+    from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        return version("hubkit")
-    except PackageNotFoundError:  # installed under another distribution name?
-        names = packages_distributions().get("hubkit", [])
-    try:
-        return version(names[0]) if names else "0.0.0+source"
-    except PackageNotFoundError:  # running from a source tree without an install
-        return "0.0.0+source"
+    # subtle: an install made before the rename is still called "hubkit"; scanning
+    # every installed distribution instead would take seconds.
+    for name in (DISTRIBUTION, "hubkit"):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "0.0.0+source"  # running from a source tree without an install
 
 
 def __getattr__(name: str):
