@@ -13,7 +13,13 @@ Goals on one H100 (B=4, H=16, D in {64, 128}, bfloat16): forward >= 1.0x sdpa_fl
 
 The default GPU set is T in {1024, 4096}; HUBKIT_BENCH_FULL=1 adds T = 8192.
 On CPU the cases are tiny and only check that the providers agree (the triton
-provider runs interpreted there, so it is checked but never timed).
+provider runs interpreted there, so it is checked but never timed). They run on
+one thread: on a 2-core machine shared with other jobs, torch's 2-thread pool
+waits for a descheduled worker at every parallel region, which made single
+calls take 20+ ms instead of 0.1 ms at random (the "400x faster causal" rows of
+the 2026-11-27 file were that stall, not the mask). `extra_info["ran"]` names
+the kernel each provider dispatched (on CPU, sdpa_flash runs
+`aten::_scaled_dot_product_flash_attention_for_cpu`).
 
 Run: `pytest benchmarks/bench_attention.py --benchmark-columns=median,iqr`.
 """
@@ -60,6 +66,16 @@ def _fn(provider, q, k, v, causal):
     return lambda: hubkit.ops.attention(q, k, v, causal=causal, backend=provider)
 
 
+@pytest.fixture
+def threads(device):
+    """CPU cases on one thread (see the module docstring); CUDA cases leave torch's default."""
+    before = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    yield torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
 def _setup(device, shape, provider, grad):
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
@@ -89,11 +105,12 @@ def _flops(shape, backward: bool) -> float:
     return fwd * (3.5 if backward else 1.0)
 
 
-def _record(benchmark, shape, provider, device, dtype, direction):
+def _record(benchmark, shape, provider, device, dtype, direction, timed, threads):
     b, h, t, d, causal = shape
-    record(benchmark, op=f"attention {direction}", provider=provider,
+    record(benchmark, op=f"attention {direction}", provider=provider, fn=timed,
            shape=f"{device} B={b} H={h} T={t} D={d} {'causal' if causal else 'full'} {dtype}",
-           device=device, backend="torch" if provider == "sdpa_flash" else provider)
+           device=device, backend="torch" if provider == "sdpa_flash" else provider,
+           torch_threads=threads)
 
 
 def _tflops(benchmark, shape, backward):
@@ -102,20 +119,22 @@ def _tflops(benchmark, shape, backward):
 
 
 @pytest.mark.parametrize("device,shape,provider", _cases())
-def test_attention_forward(benchmark, sync, device, shape, provider):
+def test_attention_forward(benchmark, sync, threads, device, shape, provider):
     fn, _, dtype = _setup(device, shape, provider, grad=False)
-    _record(benchmark, shape, provider, device, dtype, "fwd")
+    timed = lambda: (fn(), sync())  # noqa: E731
     with torch.no_grad():
-        benchmark(lambda: (fn(), sync()))
+        _record(benchmark, shape, provider, device, dtype, "fwd", timed, threads)
+        benchmark(timed)
     _tflops(benchmark, shape, backward=False)
 
 
 @pytest.mark.parametrize("device,shape,provider", _cases())
-def test_attention_forward_backward(benchmark, sync, device, shape, provider):
+def test_attention_forward_backward(benchmark, sync, threads, device, shape, provider):
     fn, qkv, dtype = _setup(device, shape, provider, grad=True)
-    _record(benchmark, shape, provider, device, dtype, "fwd+bwd")
     grad = torch.randn_like(qkv[0])
-    benchmark(lambda: (torch.autograd.grad(fn(), qkv, grad), sync()))
+    timed = lambda: (torch.autograd.grad(fn(), qkv, grad), sync())  # noqa: E731
+    _record(benchmark, shape, provider, device, dtype, "fwd+bwd", timed, threads)
+    benchmark(timed)
     _tflops(benchmark, shape, backward=True)
 
 

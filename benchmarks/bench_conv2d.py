@@ -67,9 +67,10 @@ def test_conv2d(benchmark, sync, device, shape, mode, provider):
     with torch.no_grad():
         want = F.conv2d(x.float(), w.float(), None, 1, pad)
     torch.testing.assert_close(fn().detach().float(), want, atol=5e-2, rtol=5e-2)
-    record(benchmark, op="conv2d", provider=provider,
+    timed = lambda: (fn(), sync())  # noqa: E731
+    record(benchmark, op="conv2d", provider=provider, fn=timed,
            shape=f"{device} N{n} C{c} K{k} {h}x{wd} {r}x{s} {str(dtype)[6:]} {mode}",
            backend=provider, device=device, mode=mode, threads=torch.get_num_threads(),
            gflop=2 * n * k * c * r * s * h * wd * (1 if mode == "fwd" else 3) / 1e9)
     rounds = ROUNDS.get(provider, 5 if shape != "small" else 20)
-    benchmark.pedantic(lambda: (fn(), sync()), rounds=rounds, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(timed, rounds=rounds, iterations=1, warmup_rounds=1)

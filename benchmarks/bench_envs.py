@@ -28,6 +28,10 @@ import time
 import numpy as np
 import pytest
 
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import provenance  # noqa: E402
+
 TASK, N, STEPS = "HalfCheetah", 16, 20  # one timed call = STEPS env steps of N envs
 THREADS = os.cpu_count() or 1
 
@@ -100,6 +104,14 @@ def make_ceiling(num_envs=N, threads=THREADS):
                                    persistent_pool=True)
 
 
+RAN = {
+    "hubkit": "hubkit.envs.vector.MujocoVectorEnv: hubkit._mujoco C++ thread pool",
+    "envpool": "envpool HalfCheetah-v5 (C++ thread pool)",
+    "gym_sync": "gymnasium SyncVectorEnv over gymnasium's HalfCheetah-v5 (one process)",
+    "gym_async": "gymnasium AsyncVectorEnv over gymnasium's HalfCheetah-v5 (a process per env)",
+    "reference": "hubkit.envs.reference.ReferenceVectorEnv (Python loop over mujoco.mj_step)",
+    "ceiling": "mujoco.rollout.rollout: physics only, no observation, reward or reset",
+}
 PROVIDERS = {"hubkit": make_hubkit, "envpool": make_envpool, "gym_sync": make_gym_sync,
              "gym_async": make_gym_async, "reference": make_reference,
              "ceiling": make_ceiling}
@@ -112,7 +124,8 @@ def test_vector_env_throughput(benchmark, provider):
     fn = PROVIDERS[provider]()
     benchmark.group = f"{TASK}-v5 N={N} threads={THREADS}"
     benchmark.extra_info.update({"op": "mujoco_vector_env", "provider": provider, "num_envs": N,
-                                 "threads": THREADS, "env_steps_per_call": N * STEPS})
+                                 "threads": THREADS, "env_steps_per_call": N * STEPS,
+                                 "ran": RAN[provider]})
     benchmark.pedantic(fn, rounds=15, warmup_rounds=2)
 
 
@@ -164,6 +177,7 @@ def main() -> None:
         print("skipping envpool: not installed (pip install envpool)")
     threaded = ("hubkit", "envpool", "ceiling")  # the others ignore the thread count
     jobs = [(n, THREADS) for n in names] + [(n, 1) for n in names if n in threaded and THREADS > 1]
+    start = provenance.Snapshot.take(per_process=True)
     rate, cpu = isolated(jobs, args.rounds, args.passes)
     full = {k.split("@")[0]: v for k, v in rate.items() if k.endswith(f"@{THREADS}")}
     one = {k.split("@")[0]: v for k, v in rate.items() if k.endswith("@1")}
@@ -172,7 +186,6 @@ def main() -> None:
             if (k.endswith("@1") or k.split("@")[0] not in threaded) and "gym_async" not in k}
     result = {
         "task": f"{TASK}-v5", "num_envs": N, "threads": THREADS, "steps_per_call": STEPS,
-        "load_average_at_end": os.getloadavg(),
         f"env_steps_per_s_{THREADS}_threads": full,
         f"ratios_{THREADS}_threads": {f"hubkit/{k}": full["hubkit"] / v
                                       for k, v in full.items() if k != "hubkit"},
@@ -180,6 +193,8 @@ def main() -> None:
         "cpu_us_per_env_step_1_thread": work,
         "cpu_cost_vs_hubkit": {f"{k}/hubkit": v / work["hubkit"]
                                for k, v in work.items() if k != "hubkit"},
+        "ran": {n: RAN[n] for n in names},
+        "provenance": provenance.record(start),
     }
     print(json.dumps(result, indent=2))
     if args.out:

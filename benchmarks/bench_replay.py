@@ -155,11 +155,25 @@ def make(provider, case, prioritized=False, n_envs=1):
     return cls[provider](case, backend, prioritized, n_envs)
 
 
-def tag(benchmark, group, provider, case):
+def ran(buf) -> str:
+    """The buffer class that really ran, with hubkit's resolved backend (and its core class)."""
+    inner = buf.buf
+    name = f"{type(inner).__module__}.{type(inner).__qualname__}"
+    if hasattr(inner, "backend"):
+        core = getattr(inner, "_core", None) or getattr(inner, "core", None)
+        name += f" backend={inner.backend}" + (f" ({type(core).__qualname__})" if core else "")
+    return name
+
+
+def tag(benchmark, group, provider, case, buf=None):
     benchmark.group = f"{group} [{case}]"
     shape, dtype, cap = CASES[case]
     benchmark.extra_info.update({"provider": provider, "case": case, "capacity": cap,
                                  "obs": f"{shape} {np.dtype(dtype)}", "batch": BATCH})
+    if buf is not None:
+        benchmark.extra_info["ran"] = ran(buf)
+        if provider.startswith("hubkit-"):
+            assert f"backend={provider.removeprefix('hubkit-')}" in benchmark.extra_info["ran"]
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -168,7 +182,7 @@ def test_add_one(benchmark, provider, case):
     buf = make(provider, case)
     r = rows(case, 64, np.random.default_rng(0))
     calls = itertools.cycle([buf.one(r, i) for i in range(64)])  # built outside the timing
-    tag(benchmark, "add 1", provider, case)
+    tag(benchmark, "add 1", provider, case, buf)
 
     def add_one():
         fn, args, kwargs = next(calls)
@@ -182,7 +196,7 @@ def test_add_one(benchmark, provider, case):
 def test_add_batch_16(benchmark, provider, case):
     buf = make(provider, case, n_envs=16)
     r = rows(case, 16, np.random.default_rng(0))
-    tag(benchmark, "add 16", provider, case)
+    tag(benchmark, "add 16", provider, case, buf)
     benchmark(lambda: buf.add(r))
 
 
@@ -191,7 +205,7 @@ def test_add_batch_16(benchmark, provider, case):
 def test_sample_256(benchmark, provider, case):
     buf = make(provider, case)
     buf.fill(case, np.random.default_rng(0))
-    tag(benchmark, "sample 256", provider, case)
+    tag(benchmark, "sample 256", provider, case, buf)
     benchmark(buf.sample)
 
 
@@ -201,7 +215,7 @@ def test_prioritized_sample_update_256(benchmark, provider, case):
     buf = make(provider, case, prioritized=True)
     buf.fill(case, np.random.default_rng(0))
     prio = np.random.default_rng(1).uniform(0.1, 2.0, BATCH)
-    tag(benchmark, "prioritized sample 256 + update 256", provider, case)
+    tag(benchmark, "prioritized sample 256 + update 256", provider, case, buf)
     benchmark(lambda: buf.sample_update(prio))
 
 

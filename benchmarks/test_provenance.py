@@ -1,0 +1,72 @@
+"""The provenance every results file carries, and the check that a provider runs what it says.
+
+Run: `pytest benchmarks/test_provenance.py -q` (no benchmark is timed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import hubkit
+from benchmarks import provenance
+from benchmarks.conftest import _check_backend
+
+
+def _lora(backend):
+    x, w = torch.randn(4, 8), torch.randn(6, 8)
+    a, b = torch.randn(2, 8), torch.randn(6, 2)
+    return lambda: hubkit.ops.lora_linear(x, w, None, a, b, 1.0, backend=backend)
+
+
+def test_trace_ops_names_the_backend_each_hubkit_op_ran():
+    assert "hubkit::lora_linear[reference]" in provenance.trace_ops(_lora("reference"))
+    assert "aten::mm" in provenance.trace_ops(lambda: torch.randn(2, 2) @ torch.randn(2, 2))
+
+
+def test_a_provider_named_for_one_backend_that_runs_another_is_refused():
+    traced = provenance.trace_ops(_lora("reference"))
+    _check_backend("hubkit-reference", "reference", traced)  # what it says: fine
+    with pytest.raises(AssertionError, match="said to run hubkit's triton backend"):
+        _check_backend("fused", "triton", traced)
+    with pytest.raises(AssertionError, match="said to run torch only"):
+        _check_backend("unfused", "torch", traced)
+
+
+def test_load_since_reports_other_processes_share_and_loadavg():
+    start = provenance.Snapshot.take(per_process=True)
+    sum(i * i for i in range(200_000))  # this process's own work is not "other"
+    load = provenance.load_since(start, per_process=True)
+    assert len(load["loadavg_before"]) == 3 and len(load["loadavg_after"]) == 3
+    assert 0 <= load["other_processes_cpu_share"] <= 1 and load["this_run_cpu_share"] > 0
+    assert isinstance(load["quiet"], bool)
+    assert all(p["cores"] > 0 for p in load["busiest_other_processes"])
+
+
+def test_record_has_command_machine_load_and_commit():
+    info = provenance.record(provenance.Snapshot.take(per_process=True))
+    assert shlex.split(info["command"])[0] == (getattr(sys, "orig_argv", None)
+                                               or [sys.executable])[0]
+    assert info["machine"]["cpu_model"] and info["machine"]["logical_cores"] >= 1
+    assert len(info["git"]["commit"]) == 40 and isinstance(info["git"]["dirty"], bool)
+
+
+def test_wrapper_stamps_every_file_the_command_wrote(tmp_path):
+    script = ("import json, pathlib, sys; o = pathlib.Path(sys.argv[1]); "
+              "(o / 'r.json').write_text(json.dumps({'x': 1})); (o / 't.md').write_text('# t\\n');"
+              " (o / 'raw.txt').write_text('1')")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "benchmarks/provenance.py", "--out", str(tmp_path), "--",
+                    sys.executable, "-c", script, str(tmp_path)], cwd=root, check=True,
+                   capture_output=True)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["x"] == 1 and "-c" in data["provenance"]["command"]
+    assert "## Provenance" in (tmp_path / "t.md").read_text()
+    side = json.loads((tmp_path / "raw.txt.provenance.json").read_text())
+    assert "loadavg_before" in side["load"] and side["exit_code"] == 0
