@@ -112,27 +112,28 @@ def cmd_progress(args) -> int:
 
     from hubkit.curriculum import load_outline, progress_counts, tickable, ticked
 
-    out = console()
     ws = _workspace(args.workspace)
     passed = wsmod.passed_exercises(ws)
     known = {ex.id for ex in exmod.all_exercises()}
-    if ws is None:
-        out.print("[yellow]no workspace here: nothing is ticked (run `hubkit init`)[/yellow]")
+    lines = [] if ws else ["[yellow]no workspace here: nothing is ticked (run `hubkit init`)"
+                           "[/yellow]"]
     for part in load_outline():
-        out.print(f"[bold]Part {part.id}: {part.title}[/bold]")
+        lines.append(f"[bold]Part {part.id}: {part.title}[/bold]")
         for section in part.sections:
             for obj in section.objectives:
                 if not tickable(obj, known):
                     read = f"; read {', '.join(obj.modules)}" if obj.modules else ""
-                    out.print(f"  [dim]planned {obj.id} {escape(obj.text)} "
-                              f"(no exercise ticks it yet{escape(read)})[/dim]")
+                    lines.append(f"  [dim]planned {obj.id} {escape(obj.text)} "
+                                 f"(no exercise ticks it yet{escape(read)})[/dim]")
                     continue
                 mark = "[green]\\[x][/green]" if ticked(obj, passed) else "\\[ ]"
-                out.print(f"  {mark} {obj.id} {escape(obj.text)} "
-                          f"[dim](exercises: {', '.join(obj.exercises)})[/dim]")
+                lines.append(f"  {mark} {obj.id} {escape(obj.text)} "
+                             f"[dim](exercises: {', '.join(obj.exercises)})[/dim]")
     n = progress_counts(passed, known)
-    out.print(f"[bold]{n['ticked']} of {n['tickable']} objectives you can tick today are "
-              f"ticked; {n['planned']} planned[/bold] (no exercise ticks them yet)")
+    lines.append(f"[bold]{n['ticked']} of {n['tickable']} objectives you can tick today are "
+                 f"ticked; {n['planned']} planned[/bold] (no exercise ticks them yet)")
+    # subtle: one print, not one per line: each print flushes, ~100 writes to a pipe
+    console().print("\n".join(lines))
     return EXIT_OK
 
 
