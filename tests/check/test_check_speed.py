@@ -124,3 +124,15 @@ def test_cpu_peaks_are_measured_and_cached(tmp_path):
     peaks = speed.measured_peaks("cpu", str(cache))
     assert peaks["bytes_per_s"] > 1e8 and peaks["flops_per_s"] > 1e8
     assert cache.is_file() and "cpu|" in cache.read_text()
+
+
+def test_a_baseline_that_is_the_subject_gives_no_comparison():
+    out = speed.summarize({"rounds": {"learner": [1.0] * 6}, "baseline": "learner",
+                           "subject": "learner", "providers": {}}, QUIET)
+    assert out["comparisons"] == [] and "verdict" not in out and not out["busy"]
+
+
+def test_the_learner_is_your_code_even_when_described():
+    timings = _timings(_rounds(1.6, 0.02))
+    timings["providers"]["learner"] = "your code (through the checker's channel)"
+    assert speed.summarize(timings, QUIET)["sentence"].startswith("Your code takes 1.6")

@@ -149,7 +149,15 @@ def load(machine: dict[str, Any] | None = None) -> dict[str, Any]:
 def _name(provider: str, descriptions: dict[str, str]) -> str:
     if provider in descriptions:
         return descriptions[provider]
-    return "Your code" if provider == "learner" else provider
+    return "your code" if provider == "learner" else provider
+
+
+def _subject_name(provider: str, descriptions: dict[str, str]) -> str:
+    """How a sentence starts: "Your code" for the learner, else the description."""
+    if provider == "learner":
+        return "Your code"
+    name = _name(provider, descriptions)
+    return name[:1].upper() + name[1:]
 
 
 def _compare(rounds: dict, subject: str, other: str, descriptions: dict) -> dict[str, Any]:
@@ -158,8 +166,8 @@ def _compare(rounds: dict, subject: str, other: str, descriptions: dict) -> dict
     return {"against": other, "description": _name(other, descriptions), "ratio": ratio,
             "ci": [lo, hi], "rounds": int(len(ratios)), "verdict": verdict(lo, hi),
             "half_width": half_width(ratio, lo, hi),
-            "sentence": sentence(_name(subject, descriptions), _name(other, descriptions),
-                                 ratio, lo, hi)}
+            "sentence": sentence(_subject_name(subject, descriptions),
+                                 _name(other, descriptions), ratio, lo, hi)}
 
 
 def _providers(rounds: dict[str, list[float]], descriptions: dict) -> dict[str, Any]:
@@ -197,9 +205,10 @@ def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None) ->
     rounds = {k: list(v) for k, v in timings["rounds"].items()}
     subject, baseline = timings.get("subject", "learner"), timings["baseline"]
     descriptions = timings.get("providers") or {}
-    others = [baseline] + [p for p in rounds if p not in (baseline, subject) and rounds[p]]
-    comparisons = [_compare(rounds, subject, p, descriptions) for p in others
-                   if len(paired_ratios(rounds, p, subject))]
+    # subtle: the baseline is the subject itself when no other provider could run
+    others = [p for p in [baseline, *rounds] if p in rounds and p != subject and rounds[p]]
+    comparisons = [_compare(rounds, subject, p, descriptions) for p in dict.fromkeys(others)
+                   if subject in rounds and len(paired_ratios(rounds, p, subject))]
     out: dict[str, Any] = {"subject": subject, "baseline": baseline, "comparisons": comparisons,
                            "providers": _providers(rounds, descriptions),
                            "load": load(machine)}
