@@ -153,3 +153,8 @@ def test_progress_history_command_prints_the_table_and_says_what_it_wrote(tmp_pa
     text = capsys.readouterr().out
     assert "1 passing attempts" in text and f"wrote {png}" in text
     assert png.is_file()
+
+
+def test_grading_the_shipped_solution_does_not_say_your_code():
+    text = _rendered(_result(_new_timings(1.6), impl="solution"))
+    assert "hubkit's solution takes 1.6" in text and "Your code" not in text

@@ -51,8 +51,10 @@ def speed_summary(result: Result) -> dict | None:
 
     if not speed.is_new_shape(result.timings):
         return None
+    subject = {"learner": None, "solution": "hubkit's solution",
+               "starter": "The starter"}.get(result.impl, f"This version ({result.impl})")
     try:
-        return speed.summarize(result.timings, result.machine)
+        return speed.summarize(result.timings, result.machine, subject)
     except (KeyError, ValueError):  # a baseline that never ran, no paired rounds
         return None
 
@@ -62,9 +64,7 @@ def _provider_table(title: str, providers: dict) -> Table:
     for col in ("provider", "median ms", "spread (IQR) ms", "runs"):
         table.add_column(col, justify="left" if col == "provider" else "right")
     for name, s in providers.items():
-        label = s.get("description") or name
-        label = f"{name}: {label}" if label != name and name != "learner" else label
-        table.add_row(Text(label), f"{s['median_ms']:.3f}", f"{s['iqr_ms']:.3f}",
+        table.add_row(Text(s.get("description") or name), f"{s['median_ms']:.3f}", f"{s['iqr_ms']:.3f}",
                       str(s["runs"]))
     return table
 

@@ -160,14 +160,14 @@ def _subject_name(provider: str, descriptions: dict[str, str]) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _compare(rounds: dict, subject: str, other: str, descriptions: dict) -> dict[str, Any]:
+def _compare(rounds: dict, subject: str, other: str, descriptions: dict,
+             subject_name: str) -> dict[str, Any]:
     ratios = paired_ratios(rounds, other, subject)
     ratio, lo, hi = ratio_ci(ratios)
     return {"against": other, "description": _name(other, descriptions), "ratio": ratio,
             "ci": [lo, hi], "rounds": int(len(ratios)), "verdict": verdict(lo, hi),
             "half_width": half_width(ratio, lo, hi),
-            "sentence": sentence(_subject_name(subject, descriptions),
-                                 _name(other, descriptions), ratio, lo, hi)}
+            "sentence": sentence(subject_name, _name(other, descriptions), ratio, lo, hi)}
 
 
 def _providers(rounds: dict[str, list[float]], descriptions: dict) -> dict[str, Any]:
@@ -187,7 +187,8 @@ def is_new_shape(timings: dict | None) -> bool:
     return bool(timings) and isinstance(timings.get("rounds"), dict)
 
 
-def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None) -> dict[str, Any]:
+def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None,
+              subject_name: str | None = None) -> dict[str, Any]:
     """The speed verdict of one timed check.
 
     Args:
@@ -196,6 +197,8 @@ def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None) ->
             "flops" moved/done by one call of the subject}.
         machine: optional {"cores", "loadavg", "peaks": {"bytes_per_s", "flops_per_s"}};
             what is missing is read from this machine now.
+        subject_name: how sentences name the subject (default "Your code" for the
+            learner, e.g. "hubkit's solution" when grading the shipped answer).
 
     Returns:
         {"subject", "baseline", "ratio", "ci", "verdict", "sentence", "comparisons":
@@ -207,7 +210,9 @@ def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None) ->
     descriptions = timings.get("providers") or {}
     # subtle: the baseline is the subject itself when no other provider could run
     others = [p for p in [baseline, *rounds] if p in rounds and p != subject and rounds[p]]
-    comparisons = [_compare(rounds, subject, p, descriptions) for p in dict.fromkeys(others)
+    subject_name = subject_name or _subject_name(subject, descriptions)
+    comparisons = [_compare(rounds, subject, p, descriptions, subject_name)
+                   for p in dict.fromkeys(others)
                    if subject in rounds and len(paired_ratios(rounds, p, subject))]
     out: dict[str, Any] = {"subject": subject, "baseline": baseline, "comparisons": comparisons,
                            "providers": _providers(rounds, descriptions),
