@@ -69,7 +69,7 @@ def test_use_backend_context_is_restored_after_an_error():
     with pytest.raises(RuntimeError):
         with hubkit.ops.use_backend("reference"):
             raise RuntimeError("boom")
-    assert _backend._forced.get() is None
+    assert _backend.forced_backend() is None
 
 
 def test_kernels_package_is_importable():

@@ -11,6 +11,9 @@ Rules (ARCHITECTURE.md, rule 3):
 * The chosen name is passed into the torch op, so every result can say which
   backend produced it (`hubkit.ops.last_backend` is deliberately absent:
   callers that need the name call `resolve` themselves).
+* Under torch.compile the choice is part of the compiled graph, and the graph is
+  guarded on the `use_backend` setting: entering another `use_backend` block
+  recompiles, and a backend that cannot run raises as it does eagerly.
 
 Example:
     >>> import torch
@@ -23,10 +26,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import importlib.util
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,7 +39,26 @@ from hubkit import _ext
 
 BACKENDS = ("reference", "cpp", "cuda", "triton")
 
-_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("hubkit_backend", default=None)
+
+
+class _Forced(threading.local):
+    """The backend `use_backend` forces in this thread (None: choose by device)."""
+
+    def __init__(self) -> None:
+        # subtle: set per thread in __init__, not as a class attribute: torch.compile
+        # guards on the per-thread instance attribute, and would not see a class default
+        # being shadowed later.
+        self.name: str | None = None
+
+
+# subtle: a threading.local rather than a ContextVar, because torch.compile can read
+# (and so guard on) an attribute of it, while ContextVar.get cannot be traced.
+_forced = _Forced()
+
+
+def forced_backend() -> str | None:
+    """The backend forced by the innermost `use_backend` block in this thread, or None."""
+    return _forced.name
 
 
 class BackendUnavailableError(RuntimeError):
@@ -132,11 +154,11 @@ def use_backend(name: str | None) -> Iterator[None]:
     """
     if name is not None and name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS} or None, got {name!r}")
-    token = _forced.set(name)
+    previous, _forced.name = _forced.name, name
     try:
         yield
     finally:
-        _forced.reset(token)
+        _forced.name = previous
 
 
 def _runs_on(spec: OpBackends, name: str, device: torch.device) -> bool:
@@ -150,46 +172,71 @@ def constant_under_compile(fn):
 
     This is what torch.compiler.assume_constant_result does (it sets this one
     flag), without importing torch._dynamo, and with it triton, on `import hubkit`.
-    Use it for backend choices: they cannot change inside one traced graph.
+    Only for functions whose arguments are all guarded by the caller's trace: the
+    result is not re-checked when anything else changes.
     """
     fn._dynamo_marked_constant = True
     return fn
 
 
-# subtle: torch.compile cannot trace ContextVar.get, hence the marker.
-@constant_under_compile
 def resolve(spec: OpBackends, device: torch.device, backend: str | None = None) -> str:
     """The backend that runs `spec.op` on `device`.
 
     Args:
         spec: the op's backends.
         device: device of the op's tensors.
-        backend: a name asked for on the call; else the `use_backend` context;
+        backend: a name asked for on the call; else the `use_backend` setting;
             else the device's first available backend.
 
     Raises:
         ValueError: the name is unknown, or the op has no such backend for this device.
         BackendUnavailableError: the backend exists but cannot run on this machine.
     """
-    asked = backend if backend is not None else _forced.get()
+    # subtle: torch.compile traces this function. Reading _forced.name here puts a guard
+    # on it, so a different use_backend block recompiles; `_choose` runs eagerly (its
+    # checks touch caches and imports) and returns its error instead of raising, so the
+    # traced code raises the same exception an eager call would.
+    asked = backend if backend is not None else _forced.name
+    name, error = _choose(spec, device, asked)
+    if error is not None:
+        kind, message = error
+        raise (BackendUnavailableError if kind == "unavailable" else ValueError)(message)
+    return name
+
+
+@constant_under_compile
+def _choose(spec: OpBackends, device: torch.device, asked: str | None):
+    """(backend, None), or (None, (kind, message)) for an error `resolve` raises."""
     if asked is None:
         prefs = spec.cuda if device.type == "cuda" else spec.cpu
         for name in prefs:
             if unavailable_reason(name) is None and device_reason(name) is None:
-                return name
-        raise BackendUnavailableError(f"hubkit.ops.{spec.op}: no backend available on {device}")
+                return name, None
+        return None, ("unavailable", f"hubkit.ops.{spec.op}: no backend available on {device}")
     if asked not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {asked!r}")
+        return None, ("value", f"backend must be one of {BACKENDS}, got {asked!r}")
     if asked not in spec.implemented:
-        raise ValueError(f"backend: hubkit.ops.{spec.op} has no {asked!r} backend; "
-                         f"it has {spec.implemented}")
+        return None, ("value", f"backend: hubkit.ops.{spec.op} has no {asked!r} backend; "
+                               f"it has {spec.implemented}")
     reason = unavailable_reason(asked)
     if reason is not None:
-        raise BackendUnavailableError(f"backend {asked!r} is not available: {reason}")
+        return None, ("unavailable", f"backend {asked!r} is not available: {reason}")
     if not _runs_on(spec, asked, device):
-        hint = ("; set TRITON_INTERPRET=1 before importing triton to run it on CPU tensors"
-                if asked in spec.interpreted and device.type == "cpu" else "")
-        raise ValueError(f"backend: {asked!r} cannot run hubkit.ops.{spec.op} on {device.type} "
-                         f"tensors{hint}; move the inputs or pick another backend")
-    return asked
+        return None, _wrong_device(spec, asked, device)
+    return asked, None
 
+
+def _wrong_device(spec: OpBackends, asked: str, device: torch.device) -> tuple[str, str]:
+    """The error for a backend that cannot run on `device`'s tensors."""
+    if asked in spec.cuda and device.type != "cuda" and not torch.cuda.is_available():
+        # On a machine without a GPU, "move the inputs" cannot help.
+        interp = ("; to run the Triton kernels on the CPU, set TRITON_INTERPRET=1 before "
+                  "importing triton (a slow interpreter)" if asked in spec.interpreted else "")
+        return "unavailable", (
+            f"backend {asked!r}: no CUDA device on this machine (torch.cuda.is_available() is "
+            f"False), so it cannot run hubkit.ops.{spec.op}{interp}; pick another backend "
+            f"(this op has {spec.implemented})")
+    hint = ("; set TRITON_INTERPRET=1 before importing triton to run it on CPU tensors"
+            if asked in spec.interpreted and device.type == "cpu" else "")
+    return "value", (f"backend: {asked!r} cannot run hubkit.ops.{spec.op} on {device.type} "
+                     f"tensors{hint}; move the inputs or pick another backend")

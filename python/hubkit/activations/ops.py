@@ -1,13 +1,12 @@
 """`hubkit::bias_gelu`: fused bias + GELU as a torch op with four backends.
 
-This module is the template every hubkit op follows:
+The shape every hubkit op takes:
 
-1. a public function that checks its arguments and resolves the backend
-   (`hubkit._backend.resolve`) before anything runs;
-2. `torch.library.custom_op` for the forward and for the backward, each taking
-   the backend name as a string, with `register_fake` so torch.compile and
-   meta tensors know the output shapes;
-3. `register_autograd` wiring the backward op in.
+1. the kernels, one forward and one backward per backend;
+2. one `hubkit._op.Op` declaration, which registers `hubkit::bias_gelu` and
+   `hubkit::bias_gelu_backward` (custom ops with fake kernels and autograd);
+3. a public function that checks its arguments, then calls the declaration,
+   which resolves the backend and checks the dtype before anything runs.
 
 Shapes: x (..., C), bias (C,) -> (..., C).
 """
@@ -17,7 +16,8 @@ from __future__ import annotations
 import torch
 
 from hubkit import _checks, _ext
-from hubkit._backend import OpBackends, resolve
+from hubkit._backend import OpBackends
+from hubkit._op import Op
 from hubkit.activations import reference
 
 SPEC = OpBackends("bias_gelu", cpu=("cpp", "reference"), cuda=("cuda", "triton", "reference"),
@@ -76,54 +76,25 @@ def _backward_triton(g: torch.Tensor, x: torch.Tensor, b: torch.Tensor) -> torch
     return bias_gelu_backward(g, x, b)
 
 
-_FORWARD = {"reference": reference.bias_gelu_reference, "cpp": _forward_cpp,
-            "cuda": _forward_cuda, "triton": _forward_triton}
-_BACKWARD = {"reference": reference.bias_gelu_backward_reference, "cpp": _backward_cpp,
-             "cuda": _backward_cuda, "triton": _backward_triton}
+def _with_bias_grad(backward):
+    """A kernel's grad_x -> (grad_x, grad_bias): the bias gradient sums grad_x over rows."""
+    def run(g: torch.Tensor, x: torch.Tensor, b: torch.Tensor):
+        gx = backward(g, x, b)
+        return gx, gx.reshape(-1, b.numel()).sum(0) if b.numel() else torch.zeros_like(b)
+    return run
 
 
-def _check_dtype(backend: str, x: torch.Tensor) -> None:
-    _checks.tensor("x", x, dtypes=DTYPES[backend])
-
-
-@torch.library.custom_op("hubkit::bias_gelu", mutates_args=())
-def _bias_gelu_op(x: torch.Tensor, bias: torch.Tensor, backend: str) -> torch.Tensor:
-    _check_dtype(backend, x)
-    y = _FORWARD[backend](x.contiguous(), bias.contiguous())
-    return y.contiguous()
-
-
-@_bias_gelu_op.register_fake
-def _(x: torch.Tensor, bias: torch.Tensor, backend: str) -> torch.Tensor:
-    return torch.empty_like(x, memory_format=torch.contiguous_format)
-
-
-@torch.library.custom_op("hubkit::bias_gelu_backward", mutates_args=())
-def _bias_gelu_backward_op(grad: torch.Tensor, x: torch.Tensor, bias: torch.Tensor,
-                           backend: str) -> torch.Tensor:
-    _check_dtype(backend, x)
-    return _BACKWARD[backend](grad.contiguous(), x.contiguous(), bias.contiguous()).contiguous()
-
-
-@_bias_gelu_backward_op.register_fake
-def _(grad: torch.Tensor, x: torch.Tensor, bias: torch.Tensor, backend: str) -> torch.Tensor:
-    return torch.empty_like(x, memory_format=torch.contiguous_format)
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    x, bias, backend = inputs
-    ctx.save_for_backward(x, bias)
-    ctx.backend = backend
-
-
-def _backward(ctx, grad: torch.Tensor):
-    x, bias = ctx.saved_tensors
-    grad_x = torch.ops.hubkit.bias_gelu_backward(grad, x, bias, ctx.backend)
-    grad_bias = grad_x.reshape(-1, bias.numel()).sum(0) if bias.numel() else torch.zeros_like(bias)
-    return grad_x, grad_bias, None
-
-
-_bias_gelu_op.register_autograd(_backward, setup_context=_setup_context)
+BIAS_GELU = Op(
+    name="bias_gelu", args="Tensor x, Tensor bias", outputs=("y",), backends=SPEC,
+    dtypes=DTYPES,
+    forward={"reference": reference.bias_gelu_reference, "cpp": _forward_cpp,
+             "cuda": _forward_cuda, "triton": _forward_triton},
+    backward={name: _with_bias_grad(fn) for name, fn in (
+        ("reference", reference.bias_gelu_backward_reference), ("cpp", _backward_cpp),
+        ("cuda", _backward_cuda), ("triton", _backward_triton))},
+    fake=lambda x, bias: torch.empty_like(x, memory_format=torch.contiguous_format),
+    differentiable=("x", "bias"),
+)
 
 
 def bias_gelu(x: torch.Tensor, bias: torch.Tensor, *, backend: str | None = None) -> torch.Tensor:
@@ -152,6 +123,4 @@ def bias_gelu(x: torch.Tensor, bias: torch.Tensor, *, backend: str | None = None
                          f"got {tuple(bias.shape)}")
     _checks.same_dtype(x=x, bias=bias)
     device = _checks.same_device(x=x, bias=bias)
-    name = resolve(SPEC, device, backend)
-    _check_dtype(name, x)
-    return torch.ops.hubkit.bias_gelu(x, bias, name)
+    return BIAS_GELU(x, bias, device=device, backend=backend)
