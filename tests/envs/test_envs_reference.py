@@ -45,3 +45,20 @@ def test_reference_rejects_bad_shapes():
         env.step(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="task"):
         ReferenceVectorEnv("Humanoid")
+
+
+def test_halfcheetah_without_deprecated_settotalmass_is_the_same_model_bit_for_bit():
+    mujoco = pytest.importorskip("mujoco")
+    from hubkit.envs.reference import load_model, model_source, task_spec, xml_path
+
+    spec = task_spec("HalfCheetah")
+    text, total_mass = model_source(spec)
+    assert "settotalmass" not in text and total_mass == 14.0
+    ours, gyms = load_model(spec), mujoco.MjModel.from_xml_path(xml_path(spec))
+    compared = 0
+    for name in dir(gyms):
+        value = getattr(gyms, name, None)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            np.testing.assert_array_equal(getattr(ours, name), value, err_msg=name)
+            compared += 1
+    assert compared > 50 and ours.body_mass.sum() == pytest.approx(14.0)

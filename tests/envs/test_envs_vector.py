@@ -159,6 +159,14 @@ def test_bad_actions_raise_and_change_nothing(actions):
     np.testing.assert_array_equal(env.core.obs, obs)
 
 
+def test_cpp_info_columns_are_the_references():
+    from hubkit.envs.reference import INFO_COLUMNS
+    from hubkit.envs.vector import load_extension
+
+    assert tuple(load_extension().info_columns) == INFO_COLUMNS
+    assert MujocoVectorEnv("Ant", num_envs=2).core.info.shape == (2, len(INFO_COLUMNS))
+
+
 def test_version_mismatch_with_installed_mujoco_is_a_clear_import_error(monkeypatch):
     import mujoco
 
