@@ -85,8 +85,9 @@ def command() -> dict:
 def git() -> dict:
     """Commit, dirty flag and the dirty source paths of the checkout."""
     def run(*args: str) -> str:
+        # subtle: no strip(): a porcelain line starts with a space (" M path") that must stay
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+                              timeout=30).stdout.rstrip("\n")
     try:
         dirty = run("status", "--porcelain", "--", *SOURCE_PATHS).splitlines()
         return {"commit": run("rev-parse", "HEAD"), "dirty": bool(dirty),

@@ -70,3 +70,8 @@ def test_wrapper_stamps_every_file_the_command_wrote(tmp_path):
     assert "## Provenance" in (tmp_path / "t.md").read_text()
     side = json.loads((tmp_path / "raw.txt.provenance.json").read_text())
     assert "loadavg_before" in side["load"] and side["exit_code"] == 0
+
+
+def test_git_lists_dirty_source_paths_whole():
+    for path in provenance.git()["dirty_source_paths"]:  # not " M CMakeLists.txt" cut short
+        assert path.split("/")[0] in provenance.SOURCE_PATHS, path
