@@ -4,8 +4,9 @@ Each track adds its GPU work by dropping `benchmarks/gpu/<op>.py` with
 `PYTEST_ARGS = [...]` (benchmark files, `-k` filters). This script runs the
 `gpu`-marked tests, then those benchmarks, and writes
 `benchmarks/results/gpu-<device>-<date>.json` with the device, driver,
-versions, test counts, and each benchmark's median and ratios against the
-other providers in its group.
+versions, test counts, each benchmark's median and ratios against the other
+providers in its group, what each provider ran (`extra_info.ran`), and the
+run's provenance (command, machine, load, commit).
 
 Usage: python benchmarks/gpu_check.py [--copy-to DIR] [--budget SECONDS]
 """
@@ -25,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+from benchmarks import provenance  # noqa: E402
 
 
 def _versions() -> dict:
@@ -102,6 +106,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=420.0, help="seconds for everything")
     opts, extra = parser.parse_known_args()
     start = time.perf_counter()
+    snapshot = provenance.Snapshot.take(per_process=True)
     report = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "device": _device(), "versions": _versions()}
     report["gpu_tests"] = _pytest(["-m", "gpu", "tests", *extra], timeout=opts.budget * 0.4)
@@ -116,9 +121,11 @@ def main() -> int:
             run = _pytest([*args, "--benchmark-only", "--benchmark-max-time=0.5",
                            f"--benchmark-json={raw_path}"], timeout=left - 10)
             raw = json.loads(raw_path.read_text()) if raw_path.exists() else {}
-        report["gpu_bench_runs"].append({"args": args, **run})
+        load = raw.get("machine_info", {}).get("load")
+        report["gpu_bench_runs"].append({"args": args, **run, "load": load})
         rows += _benchmarks(raw)
     report["benchmarks"] = rows
+    report["provenance"] = provenance.record(snapshot)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", report["device"].get("name") or "no-gpu").strip("-")
     out = ROOT / "benchmarks" / "results" / f"gpu-{slug}-{report['date'][:10]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import os
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -75,3 +76,37 @@ def test_wrapper_stamps_every_file_the_command_wrote(tmp_path):
 def test_git_lists_dirty_source_paths_whole():
     for path in provenance.git()["dirty_source_paths"]:  # not " M CMakeLists.txt" cut short
         assert path.split("/")[0] in provenance.SOURCE_PATHS, path
+
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in RESULTS.iterdir() if p.name != ".gitkeep"),
+                         ids=lambda p: p.name)
+def test_every_results_file_records_command_machine_load_and_commit(path):
+    if path.suffix == ".json":
+        info = json.loads(path.read_text())["provenance"]
+    elif path.suffix == ".md":
+        info = json.loads(path.read_text().split("## Provenance")[1].split("```json")[1]
+                          .split("```")[0])
+    elif path.suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as image:
+            info = json.loads(image.text["provenance"])
+    else:
+        info = json.loads(path.with_name(path.name + ".provenance.json").read_text())
+    assert info["command"] and "load" in info
+    machine = info.get("machine") or json.loads(path.read_text())["machine_info"]
+    assert machine.get("cpu_model") and machine.get("logical_cores")
+    assert (info.get("git") or {}).get("commit") or info.get("reconstructed")
+
+
+def test_measured_results_say_what_each_provider_ran():
+    for path in RESULTS.glob("*.json"):
+        data = json.loads(path.read_text())
+        if data["provenance"].get("reconstructed") or "benchmarks" not in data:
+            continue
+        for bench in data["benchmarks"]:
+            assert bench["extra_info"].get("ran"), (path.name, bench["name"])
+            assert "other_processes_cpu_share" in bench["extra_info"]["load"]
