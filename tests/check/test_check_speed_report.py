@@ -77,7 +77,8 @@ def test_speed_cell_marks_indistinguishable_and_busy():
     busy = QUIET | {"cores": 1, "loadavg": [5.0, 5.0, 5.0]}
     timings = _new_timings(1.0, n=8)
     swing = [1.5, 0.6, 1.3, 0.8, 1.4, 0.7, 1.2, 0.9]  # as often slower as faster
-    timings["rounds"]["learner"] = [t * f for t, f in zip(timings["rounds"]["reference"], swing)]
+    base = timings["rounds"]["reference"]
+    timings["rounds"]["learner"] = [t * f for t, f in zip(base, swing, strict=True)]
     assert report.speed_cell(_result(timings, machine=busy)) == "same speed?"
 
 

@@ -198,7 +198,8 @@ def _fake_grade(statuses: dict[str, str], seen: list[str], capsys):
 def test_check_all_exit_status_tells_skips_apart_from_passes(run, monkeypatch, capsys, tmp_path,
                                                              statuses, code):
     ids = _three_exercises(monkeypatch)
-    monkeypatch.setattr("hubkit.cli.grade", _fake_grade(dict(zip(ids, statuses)), [], capsys))
+    canned = dict(zip(ids, statuses, strict=True))
+    monkeypatch.setattr("hubkit.cli.grade", _fake_grade(canned, [], capsys))
     out = tmp_path / "r.json"
     result = run("check", "--all", "--json", str(out), cwd=tmp_path)
     assert result.exit_code == code, result.output
@@ -206,7 +207,7 @@ def test_check_all_exit_status_tells_skips_apart_from_passes(run, monkeypatch, c
     assert [ln.split()[1] for ln in rows] == ids
     labels = {"pass": "PASS", "skipped": "SKIPPED", "not_run": "NOT RUN", "fail": "FAIL",
               "crash": "CRASH"}
-    for ln, status in zip(rows, statuses):
+    for ln, status in zip(rows, statuses, strict=True):
         assert f" {labels[status]} " in ln, ln
     assert len(json.loads(out.read_text())) == 3
 

@@ -127,7 +127,7 @@ def plot(entries: list[dict], exercise_id: str, out: Path) -> Path:
     names = sorted({n for e in entries for n in (e.get("providers") or {})},
                    key=lambda n: (n != "learner", n))
     for name in names:
-        pts = [(a, e["providers"][name]) for a, e in zip(attempts, entries)
+        pts = [(a, e["providers"][name]) for a, e in zip(attempts, entries, strict=True)
                if name in (e.get("providers") or {})]
         label = "your code" if name == "learner" else (
             pts[-1][1].get("description") or name)

@@ -64,7 +64,8 @@ def _provider_table(title: str, providers: dict) -> Table:
     for col in ("provider", "median ms", "spread (IQR) ms", "runs"):
         table.add_column(col, justify="left" if col == "provider" else "right")
     for name, s in providers.items():
-        table.add_row(Text(s.get("description") or name), f"{s['median_ms']:.3f}", f"{s['iqr_ms']:.3f}",
+        table.add_row(Text(s.get("description") or name), f"{s['median_ms']:.3f}",
+                      f"{s['iqr_ms']:.3f}",
                       str(s["runs"]))
     return table
 
@@ -166,8 +167,8 @@ def row_line(result: Result, n: int, total: int, eta_s: float | None,
 
     Example:
         >>> r = Result("conv2d_numpy", "solution", "python", "pass", elapsed_s=3.2)
-        >>> row_line(r, 3, 27, 90.0).plain
-        '[ 3/27] conv2d_numpy             python         PASS                -             3.2s  ETA 1m30s'
+        >>> print(row_line(r, 3, 27, 90.0, id_width=12).plain)
+        [ 3/27] conv2d_numpy python         PASS                -               3.2s  ETA 1m30s
     """
     eta = f"ETA {_clock(eta_s)}" if eta_s is not None and n < total else "done"
     counter = f"[{n:>{len(str(total))}}/{total}]"
