@@ -62,9 +62,14 @@ def test_dqn_smoke_run_trains_without_errors(prioritized):
                         eval_episodes=2, prioritized=prioritized, n_step=2 if prioritized else 1)
     result = dqn.train(cfg)
     assert result.steps == 400 and len(result.log) == 1
-    assert np.isfinite(result.log[0]["loss"]) and result.log[0]["eval_return"] > 0
-    logits = result.q(torch.zeros(1, 4))
-    assert logits.shape == (1, 2) and torch.isfinite(logits).all()
+    assert np.isfinite(result.log[0]["loss"])
+    # the logged return is the returned network's greedy return on the same episodes
+    again = dqn.evaluate(result.q, lambda: gym.make(cfg.env_id), 2, cfg.seed + 400)
+    assert result.log[0]["eval_return"] == float(again.mean())
+    torch.manual_seed(cfg.seed)  # the initial network, drawn as train() draws it
+    init = dqn.QNetwork(4, 2, cfg.hidden)
+    moved = [not torch.equal(a, b) for a, b in zip(init.parameters(), result.q.parameters())]
+    assert all(moved), "75 gradient steps left a layer untouched"
 
 
 def test_dqn_uses_the_cpp_buffer_when_built():
@@ -108,3 +113,15 @@ def test_atari_dqn_smoke_run_for_a_few_hundred_steps():
     result = atari.train_atari(cfg)
     assert result.steps == 300
     assert result.q(torch.zeros(1, 4, 84, 84, dtype=torch.uint8)).shape == (1, 6)
+
+
+def test_dqn_command_has_help_and_writes_only_under_out(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        dqn.main(["--help"])
+    assert exit_.value.code == 0 and "--out" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    dqn.main(["--total-steps", "300", "--out", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["log.jsonl", "q_network.pt"]
+    assert "step 300/300" in captured.err and "wrote 2 file(s)" in captured.out

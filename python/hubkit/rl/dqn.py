@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hubkit import runlog
 from hubkit.rl.replay import PrioritizedReplayBuffer, ReplayBuffer
 
 
@@ -260,13 +262,16 @@ class _Trainer:
         return full is not None and full >= cfg.solved_return
 
 
-def train(cfg: DQNConfig | None = None, make_env=None, make_q=None) -> TrainResult:
+def train(cfg: DQNConfig | None = None, make_env=None, make_q=None,
+          progress: runlog.Progress | None = None) -> TrainResult:
     """Train DQN on cfg.env_id until a 100-episode greedy mean reaches cfg.solved_return.
 
     Args:
         cfg: hyperparameters.
         make_env: () -> env; default gym.make(cfg.env_id).
         make_q: (observation_space, n_actions) -> Q-network; default an MLP (QNetwork).
+        progress: advanced once per environment step (total = cfg.total_steps), with
+            the latest loss and evaluation return; one line per evaluation.
 
     Returns:
         TrainResult with the network that scored best over 100 greedy episodes (the
@@ -288,9 +293,11 @@ def train(cfg: DQNConfig | None = None, make_env=None, make_q=None) -> TrainResu
                 loss = run.train_round(t)
             if t % cfg.target_update_interval == 0:
                 run.q_target.load_state_dict(run.q.state_dict())
-            if cfg.eval_every and t >= cfg.learning_starts and t % cfg.eval_every == 0:
-                if run.evaluate(t, loss):
-                    break
+            solved = (cfg.eval_every and t >= cfg.learning_starts and t % cfg.eval_every == 0
+                      and run.evaluate(t, loss))
+            _report(progress, run, t, loss)
+            if solved:
+                break
         run.env.close()
     finally:
         torch.set_num_threads(threads)
@@ -298,13 +305,37 @@ def train(cfg: DQNConfig | None = None, make_env=None, make_q=None) -> TrainResu
     return TrainResult(q, mean, t, time.perf_counter() - start, run.log)
 
 
-def main() -> None:
-    """`python -m hubkit.rl.dqn`: train on CartPole-v1 and print the log."""
-    result = train()
-    for row in result.log:
-        print(row)
+def _report(progress: runlog.Progress | None, run: _Trainer, step: int, loss: float) -> None:
+    if progress is None:
+        return
+    row = run.log[-1] if run.log and run.log[-1]["step"] == step else None
+    if row is not None:
+        progress.log(f"step {step}: eval return {row['eval_return']:.1f}, "
+                     f"train return {row['train_return']:.1f}, loss {row['loss']:.4g}")
+    last = run.log[-1]["eval_return"] if run.log else float("nan")
+    progress.update(loss=loss, eval_return=last)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m hubkit.rl.dqn`: train DQN on CartPole-v1 until solved; write the log."""
+    p = runlog.parser("python -m hubkit.rl.dqn", __doc__, "dqn")
+    p.add_argument("--env", default=DQNConfig.env_id, help="gymnasium id (Box obs, Discrete act)")
+    p.add_argument("--total-steps", type=int, default=DQNConfig.total_steps)
+    p.add_argument("--seed", type=int, default=DQNConfig.seed)
+    p.add_argument("--prioritized", action="store_true", help="prioritized replay")
+    args = p.parse_args(argv)
+    cfg = DQNConfig(env_id=args.env, total_steps=args.total_steps, seed=args.seed,
+                    prioritized=args.prioritized)
+    outputs = runlog.Outputs(args.out, "dqn")
+    with runlog.quiet_third_party(), runlog.Progress(cfg.total_steps, "step",
+                                                     enabled=not args.quiet) as bar:
+        result = train(cfg, progress=bar)
+    torch.save(result.q.state_dict(), outputs.path("q_network.pt"))
+    with outputs.path("log.jsonl").open("w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in result.log)
     print(f"mean return over 100 greedy episodes: {result.mean_return:.1f} "
           f"after {result.steps} steps in {result.seconds:.0f} s")
+    outputs.report()
 
 
 if __name__ == "__main__":
