@@ -153,7 +153,12 @@ def _history(args) -> int:
         return EXIT_OK
     out = console()
     out.print(history.table(entries, ex.id))
-    png = history.plot(entries, ex.id, args.out or ws / history.FOLDER / f"{ex.id}.png")
+    try:
+        png = history.plot(entries, ex.id, args.out or ws / history.FOLDER / f"{ex.id}.png")
+    except ImportError:
+        out.print("no plot written: it needs matplotlib (pip install 'hubkit-learn[plot]')",
+                  markup=False)
+        return EXIT_OK
     out.print(f"wrote {png}", markup=False)
     return EXIT_OK
 
@@ -291,7 +296,7 @@ def cmd_watch(args) -> int:
     try:
         from watchfiles import watch as watch_files
     except ImportError:
-        raise UserError("watching needs watchfiles: pip install 'hubkit[watch]'") from None
+        raise UserError("watching needs watchfiles: pip install 'hubkit-learn[watch]'") from None
     from hubkit.check.report import render
 
     ws = _workspace(args.workspace)
@@ -335,10 +340,9 @@ def cmd_bench(args) -> int:
 
 def cmd_doctor(args) -> int:
     """What this machine has: versions, compiled backends, CUDA, Triton, optional packages."""
-    from hubkit.check.doctor import report
+    from hubkit.check.doctor import run
 
-    report(console())
-    return EXIT_OK
+    return EXIT_FAILED if run(console(), strict=args.strict) else EXIT_OK
 
 
 # ------------------------------------------------------------------ parser
@@ -403,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "bench", cmd_bench, "Run benchmarks/bench_OP.py (pytest-benchmark).")
     p.add_argument("op", help="Op name, e.g. bias_gelu.")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="Extra pytest arguments.")
-    _add(sub, "doctor", cmd_doctor, "What this machine has: backends, CUDA, Triton, packages.")
+    p = _add(sub, "doctor", cmd_doctor, "What this machine has: backends, CUDA, Triton, packages.")
+    p.add_argument("--strict", action="store_true",
+                   help="Exit 1 when a compiled extension (_C, _mujoco; _cuda if HUBKIT_CUDA=ON "
+                   "was set) is missing: for CI, before the tests.")
     return parser
 
 
