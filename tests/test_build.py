@@ -25,10 +25,13 @@ def _build_wheel(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
 def test_wheel_without_a_cpp_compiler_installs_reference_backends_only(tmp_path):
     res = _build_wheel(tmp_path, CXX="/nonexistent/c++", CUDACXX="/nonexistent/nvcc")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    wheel = next((tmp_path / "dist").glob("hubkit-*.whl"))
+    wheel = next((tmp_path / "dist").glob("hubkit_learn-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         info = json.loads(zf.read("hubkit/_build_info.json"))
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    # the distribution is hubkit-learn ("hubkit" on the index is another project)
+    assert "\nName: hubkit-learn\n" in metadata
     assert info["cpp"] == "no C++ compiler found at build time"
     assert not any(n.startswith("hubkit/_C") for n in names)
     assert "hubkit/kernels/bias_gelu/v1_elementwise.py" in names
