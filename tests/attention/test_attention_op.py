@@ -147,7 +147,7 @@ def test_attention_passes_opcheck(backend, gen):
     torch.library.opcheck(torch.ops.hubkit.attention.default, (q, k, v, False, 0.25, backend))
     out, lse = torch.ops.hubkit.attention(q, k, v, True, 0.25, backend)
     g = torch.randn(out.shape, generator=gen).to(dev)
-    args = (g, q.detach(), k.detach(), v.detach(), out.detach(), lse, True, 0.25, backend)
+    args = (g, q.detach(), k.detach(), v.detach(), True, 0.25, out.detach(), lse, backend)
     torch.library.opcheck(torch.ops.hubkit.attention_backward.default, args)
 
 
@@ -210,12 +210,61 @@ def test_attention_bad_input_names_the_argument(args, kwargs, match):
 
 
 @pytest.mark.triton
-def test_attention_triton_rejects_unsupported_head_dim_by_name():
+def test_attention_triton_rejects_head_dim_above_128_by_name():
     dev = _dev("triton")
     _skip_unavailable("triton", dev)
-    x = _t(1, 2, 4, 24).to(dev)
-    with pytest.raises(ValueError, match=r"q: head dim D=24 is not supported by the triton"):
+    x = _t(1, 1, 2, 160).to(dev)
+    with pytest.raises(ValueError, match=r"q: head dim D=160 is not supported by the triton"):
         hubkit.ops.attention(x, x, x, backend="triton")
+
+
+@pytest.mark.triton
+def test_attention_triton_pads_a_head_dim_that_is_not_a_power_of_two(gen):
+    dev = _dev("triton")
+    _skip_unavailable("triton", dev)
+    q, k, v = _qkv(1, 1, 5, 7, 24, torch.float32, dev, gen)
+    out = hubkit.ops.attention(q, k, v, causal=True, backend="triton")
+    want = F.scaled_dot_product_attention(*(t.detach() for t in (q, k, v)), is_causal=True)
+    torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-5)
+    grads = torch.autograd.grad(out.sum(), (q, k, v))
+    q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
+    want_grads = torch.autograd.grad(
+        F.scaled_dot_product_attention(q64, k64, v64, is_causal=True).sum(), (q64, k64, v64))
+    for got, want in zip(grads, want_grads, strict=True):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got.double(), want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture
+def cuda_machine(monkeypatch):
+    """As if torch saw a GPU: lets the backend choice for CUDA tensors be tested on a CPU."""
+    if "triton" not in hubkit.ops.available_backends():
+        pytest.skip("triton not installed")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+
+@pytest.mark.parametrize("d,dtype,match", [
+    (24, torch.float64, r"q: dtype float64 is not supported by the 'triton' backend"),
+    (256, torch.float32, r"q: head dim D=256 is not supported by the triton backend"),
+])
+def test_attention_default_on_cuda_raises_naming_q_where_triton_cannot(cuda_machine, d, dtype,
+                                                                       match):
+    from hubkit._backend import resolve
+    from hubkit.attention.ops import ATTENTION, SPEC
+
+    name = resolve(SPEC, torch.device("cuda"))
+    assert name == "triton"  # the default on CUDA, never swapped for the reference
+    q = torch.empty(1, 2, 9, d, dtype=dtype, device="meta")
+    with pytest.raises(ValueError, match=match):
+        ATTENTION.check_inputs(name, (q, q, q, False, 0.1))
+
+
+@pytest.mark.parametrize("d", [8, 24, 80, 128])
+def test_attention_default_on_cuda_takes_any_head_dim_up_to_128(cuda_machine, d):
+    from hubkit.attention.ops import ATTENTION
+
+    q = torch.empty(1, 2, 9, d, device="meta")
+    ATTENTION.check_inputs("triton", (q, q, q, False, 0.1))
 
 
 def test_attention_mixed_devices_raise_naming_the_argument():
@@ -225,11 +274,15 @@ def test_attention_mixed_devices_raise_naming_the_argument():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("d,dtype", [(24, torch.float32), (16, torch.float64)])
-def test_attention_default_on_cuda_falls_back_to_reference_where_triton_cannot(d, dtype):
-    x = torch.randn(1, 2, 9, d, device="cuda", dtype=dtype)
+def test_attention_default_on_cuda_runs_a_head_dim_of_24_on_triton(monkeypatch):
+    seen = []
+    real = torch.ops.hubkit.attention
+    monkeypatch.setattr(torch.ops.hubkit, "attention",
+                        lambda *a: seen.append(a[-1]) or real(*a))
+    x = torch.randn(1, 2, 9, 24, device="cuda")
     torch.testing.assert_close(hubkit.ops.attention(x, x, x),
                                F.scaled_dot_product_attention(x, x, x), atol=1e-4, rtol=1e-4)
+    assert seen == ["triton"]
 
 
 @pytest.mark.triton

@@ -6,6 +6,11 @@ the default on CUDA, and runnable on CPU under TRITON_INTERPRET=1 when asked for
 The forward op returns the output and the per-row log-sum-exp; the backward op
 uses both, as the FlashAttention backward does.
 
+The triton backend takes float32, float16 and bfloat16 and any head dim D up to
+128 (a D that is not 16, 32, 64 or 128 is zero-padded to the next one, which
+leaves q k^T and the output unchanged). Outside that it raises a ValueError
+naming q, on CUDA too: it never swaps in the reference behind the caller's back.
+
 Shapes: q (B, H, Tq, D), k and v (B, H, Tk, D) -> (B, H, Tq, D).
 """
 
@@ -15,8 +20,9 @@ import math
 
 import torch
 
-from hubkit import _backend, _checks
-from hubkit._backend import OpBackends, resolve
+from hubkit import _checks
+from hubkit._backend import OpBackends
+from hubkit._op import Op
 from hubkit.attention import reference
 
 SPEC = OpBackends("attention", cpu=("reference",), cuda=("triton", "reference"),
@@ -33,67 +39,54 @@ def _lse_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+def _padded(t: torch.Tensor, d: int) -> torch.Tensor:
+    """(..., D) -> (..., d), zeros on the right; q k^T and p v keep their values."""
+    return torch.nn.functional.pad(t, (0, d - t.shape[-1])) if d != t.shape[-1] else t
+
+
+def _kernel_d(d: int) -> int:
+    return next(n for n in TRITON_HEAD_DIMS if n >= d)
+
+
 def _forward_triton(q, k, v, causal: bool, scale: float):
     from hubkit.kernels.attention import attention_forward
 
-    return attention_forward(q, k, v, causal, scale)
+    d = q.shape[-1]
+    out, lse = attention_forward(*(_padded(t, _kernel_d(d)) for t in (q, k, v)), causal, scale)
+    return out[..., :d], lse
 
 
-def _backward_triton(do, q, k, v, out, lse, causal: bool, scale: float):
+def _backward_triton(do, q, k, v, causal: bool, scale: float, out, lse):
     from hubkit.kernels.attention import attention_backward
 
-    return attention_backward(do, q, k, v, out, lse, causal, scale)
+    d = q.shape[-1]
+    padded = (_padded(t, _kernel_d(d)) for t in (do, q, k, v, out))
+    return tuple(g[..., :d] for g in attention_backward(*padded, lse, causal, scale))
 
 
-_FORWARD = {"reference": reference.attention_forward_reference, "triton": _forward_triton}
-_BACKWARD = {"reference": reference.attention_backward_reference, "triton": _backward_triton}
+def _backward_reference(do, q, k, v, causal: bool, scale: float, out, lse):
+    return reference.attention_backward_reference(do, q, k, v, out, lse, causal, scale)
 
 
-@torch.library.custom_op("hubkit::attention", mutates_args=())
-def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float,
-                  backend: str) -> tuple[torch.Tensor, torch.Tensor]:
-    _checks.tensor("q", q, dtypes=DTYPES[backend])
-    out, lse = _FORWARD[backend](q.contiguous(), k.contiguous(), v.contiguous(), causal, scale)
-    return out.contiguous(), lse.contiguous()
+def _check_limits(backend: str, q, k, v, causal, scale) -> None:
+    if backend == "triton" and q.shape[-1] > TRITON_HEAD_DIMS[-1]:
+        raise ValueError(f"q: head dim D={q.shape[-1]} is not supported by the triton backend "
+                         f"(D <= {TRITON_HEAD_DIMS[-1]}); use backend='reference'")
 
 
-@_attention_op.register_fake
-def _(q, k, v, causal, scale, backend):
+def _fake(q, k, v, causal, scale):
     out = torch.empty_like(q, memory_format=torch.contiguous_format)
     return out, q.new_empty(q.shape[:3], dtype=_lse_dtype(q.dtype))
 
 
-@torch.library.custom_op("hubkit::attention_backward", mutates_args=())
-def _attention_backward_op(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor,
-                           v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor, causal: bool,
-                           scale: float, backend: str
-                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    _checks.tensor("q", q, dtypes=DTYPES[backend])
-    c = [t.contiguous() for t in (grad, q, k, v, out, lse)]
-    return tuple(g.contiguous() for g in _BACKWARD[backend](*c, causal, scale))
-
-
-@_attention_backward_op.register_fake
-def _(grad, q, k, v, out, lse, causal, scale, backend):
-    return tuple(torch.empty_like(t, memory_format=torch.contiguous_format) for t in (q, k, v))
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    q, k, v, causal, scale, backend = inputs
-    out, lse = output
-    ctx.save_for_backward(q, k, v, out, lse)
-    ctx.mark_non_differentiable(lse)
-    ctx.causal, ctx.scale, ctx.backend = causal, scale, backend
-
-
-def _backward(ctx, grad_out: torch.Tensor, grad_lse: torch.Tensor | None):
-    q, k, v, out, lse = ctx.saved_tensors
-    dq, dk, dv = torch.ops.hubkit.attention_backward(grad_out, q, k, v, out, lse, ctx.causal,
-                                                     ctx.scale, ctx.backend)
-    return dq, dk, dv, None, None, None
-
-
-_attention_op.register_autograd(_backward, setup_context=_setup_context)
+ATTENTION = Op(
+    name="attention", args="Tensor q, Tensor k, Tensor v, bool causal, float scale",
+    outputs=("out", "lse"), grad_outputs=("out",), save_outputs=True,
+    backends=SPEC, dtypes=DTYPES,
+    forward={"reference": reference.attention_forward_reference, "triton": _forward_triton},
+    backward={"reference": _backward_reference, "triton": _backward_triton},
+    fake=_fake, differentiable=("q", "k", "v"), check=_check_limits,
+)
 
 
 def _check_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
@@ -112,21 +105,6 @@ def _check_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
                          f"got shape {tuple(v.shape)}")
 
 
-@_backend.constant_under_compile
-def _pick_backend(device: torch.device, backend: str | None, d: int, dtype: torch.dtype) -> str:
-    """resolve(), except that a D or dtype the kernels lack (D=24, float64) falls back to the
-    reference unless triton was asked for by name (on the call or through use_backend)."""
-    asked = backend if backend is not None else _backend._forced.get()
-    name = resolve(SPEC, device, backend)
-    if name == "triton" and asked != "triton" and (
-            d not in TRITON_HEAD_DIMS or dtype not in DTYPES["triton"]):
-        return "reference"
-    if name == "triton" and d not in TRITON_HEAD_DIMS:
-        raise ValueError(f"q: head dim D={d} is not supported by the triton backend "
-                         f"(supported: {TRITON_HEAD_DIMS}); use backend='reference'")
-    return name
-
-
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
               scale: float | None = None, backend: str | None = None) -> torch.Tensor:
     """softmax(q k^T * scale) v, fused: the (Tq, Tk) matrix is never stored by the triton backend.
@@ -137,7 +115,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = 
         v: (B, H, Tk, D) values, same dtype and device as q.
         causal: query i attends to keys j <= i (top-left aligned, as torch's is_causal).
         scale: logit scale; None means 1/sqrt(D).
-        backend: "reference" or "triton"; None picks by device (CPU: reference).
+        backend: "reference" or "triton"; None picks by device (CPU: reference,
+            CUDA: triton, which raises for float64 or D > 128: pass "reference").
 
     Returns:
         (B, H, Tq, D) tensor, contiguous, q's dtype.
@@ -159,6 +138,4 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = 
         scale = 1.0 / math.sqrt(q.shape[-1])
     elif isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
         raise ValueError(f"scale: expected a finite float or None, got {scale!r}")
-    name = _pick_backend(device, backend, q.shape[-1], q.dtype)
-    _checks.tensor("q", q, dtypes=DTYPES[name])
-    return torch.ops.hubkit.attention(q, k, v, causal, float(scale), name)[0]
+    return ATTENTION(q, k, v, causal, float(scale), device=device, backend=backend)[0]
