@@ -160,8 +160,9 @@ def ran(buf) -> str:
     inner = buf.buf
     name = f"{type(inner).__module__}.{type(inner).__qualname__}"
     if hasattr(inner, "backend"):
-        core = getattr(inner, "_core", None) or getattr(inner, "core", None)
-        name += f" backend={inner.backend}" + (f" ({type(core).__qualname__})" if core else "")
+        core = getattr(inner, "_core", None)  # subtle: an empty core has len 0, so test for None
+        name += f" backend={inner.backend}" + (f" ({type(core).__qualname__})"
+                                               if core is not None else "")
     return name
 
 
