@@ -1,6 +1,7 @@
 """Fused bias + GELU in Triton: one program per BLOCK elements of the flat tensor.
 
-Each program loads its slice of x and the matching bias entries, computes in
+Offsets are int64 (hubkit.kernels.indexing), so tensors past 2**31 elements
+work. Each program loads its slice of x and the matching bias entries, computes in
 float32 and stores once, so the op reads x and writes y exactly once (the
 unfused `x + b` then `gelu` reads and writes the tensor twice).
 """
@@ -11,12 +12,14 @@ import torch
 import triton
 import triton.language as tl
 
+from hubkit.kernels.indexing import block_offsets
+
 BLOCK = 1024
 
 
 @triton.jit
 def _forward_kernel(x_ptr, b_ptr, y_ptr, n, cols, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = block_offsets(tl.program_id(0), BLOCK)  # int64: n may pass 2**31
     mask = offs < n  # subtle: the last block runs past the end; masked lanes never touch memory
     z = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     z += tl.load(b_ptr + offs % cols, mask=mask, other=0.0).to(tl.float32)
@@ -26,7 +29,7 @@ def _forward_kernel(x_ptr, b_ptr, y_ptr, n, cols, BLOCK: tl.constexpr):
 
 @triton.jit
 def _backward_kernel(g_ptr, x_ptr, b_ptr, gx_ptr, n, cols, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = block_offsets(tl.program_id(0), BLOCK)  # int64: n may pass 2**31
     mask = offs < n
     z = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     z += tl.load(b_ptr + offs % cols, mask=mask, other=0.0).to(tl.float32)

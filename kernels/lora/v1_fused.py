@@ -17,6 +17,9 @@ L2 reuse, as in Triton's matmul tutorial.
 * grad_A = scale * (g B)^T x and grad_B = scale * g^T (x A^T): two skinny
   matmuls whose rank-r operands have r columns, never M x N or N x K.
 
+Every row, column and k index is int64 (hubkit.kernels.indexing): x, g and y
+may hold more than 2**31 elements.
+
 Shapes: x (M, K), W (N, K) (any strides), b (N,), A (r, K), B (N, r); M rows (all leading
 dims of x), K in features, N out features, r rank.
 """
@@ -26,6 +29,8 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+
+from hubkit.kernels.indexing import block_offsets, offsets
 
 
 @triton.jit
@@ -48,13 +53,13 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn
                     BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr,
                     GROUP_M: tl.constexpr):
     pid_m, pid_n = _grouped_tile(M, N, BLOCK_M, BLOCK_N, GROUP_M)
-    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    rm = block_offsets(pid_m, BLOCK_M)
+    rn = block_offsets(pid_n, BLOCK_N)
     rr = tl.arange(0, BLOCK_R)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     xa = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)  # x A^T for this row tile, on chip
     for k0 in range(0, K, BLOCK_K):
-        rk = k0 + tl.arange(0, BLOCK_K)
+        rk = offsets(k0, BLOCK_K)
         # subtle: masked lanes load 0, so the K tail adds nothing to either dot.
         x = tl.load(x_ptr + rm[:, None] * K + rk[None, :],
                     mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)       # (BM, BK)
@@ -80,13 +85,13 @@ def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, swn, 
                    PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                    BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr, GROUP_M: tl.constexpr):
     pid_m, pid_k = _grouped_tile(M, K, BLOCK_M, BLOCK_K, GROUP_M)
-    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    rk = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
+    rm = block_offsets(pid_m, BLOCK_M)
+    rk = block_offsets(pid_k, BLOCK_K)
     rr = tl.arange(0, BLOCK_R)
     acc = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
     gb = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)  # g B for this row tile, on chip
     for n0 in range(0, N, BLOCK_N):
-        rn = n0 + tl.arange(0, BLOCK_N)
+        rn = offsets(n0, BLOCK_N)
         g = tl.load(g_ptr + rm[:, None] * N + rn[None, :],
                     mask=(rm[:, None] < M) & (rn[None, :] < N), other=0.0)       # (BM, BN)
         w = tl.load(w_ptr + rn[:, None] * swn + rk[None, :] * swk,
@@ -110,11 +115,11 @@ def _matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scale,
                    PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                    BLOCK_K: tl.constexpr):
     """c (M, N) = scale * a (M, K) @ b (K, N), any strides for a and b; c contiguous."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    rm = block_offsets(tl.program_id(0), BLOCK_M)
+    rn = block_offsets(tl.program_id(1), BLOCK_N)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for k0 in range(0, K, BLOCK_K):
-        rk = k0 + tl.arange(0, BLOCK_K)
+        rk = offsets(k0, BLOCK_K)
         a = tl.load(a_ptr + rm[:, None] * sam + rk[None, :] * sak,
                     mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)
         b = tl.load(b_ptr + rk[:, None] * sbk + rn[None, :] * sbn,
