@@ -24,18 +24,21 @@ def _check_ring(ctx, learner, capacity: int, alpha: float):
     with ctx.guard():
         buf = learner.PrioritizedReplay(capacity, alpha)
     n_items = 2 * capacity + 3
+    steps = ctx.batch([(fn, args) for i in range(n_items)
+                       for fn, args in ((buf.add, (1000 + i,)), (buf.size, ()))])
     for i in range(n_items):
-        slot = buf.add(1000 + i)
+        slot, size = steps[2 * i], steps[2 * i + 1]
         if slot != i % capacity:
             ctx.fail(f"wraparound: add() number {i} returned slot {slot}, expected "
                      f"{i % capacity} (slots go 0, 1, ..., capacity - 1 = {capacity - 1}, "
                      "then back to 0, overwriting the oldest item)")
-        if buf.size() != min(i + 1, capacity):
-            ctx.fail(f"size() = {buf.size()} after {i + 1} adds, expected {min(i + 1, capacity)}")
-    for slot in range(capacity):
+        if size != min(i + 1, capacity):
+            ctx.fail(f"size() = {size} after {i + 1} adds, expected {min(i + 1, capacity)}")
+    items = ctx.batch([(buf.item, (slot,)) for slot in range(capacity)])
+    for slot, item in enumerate(items):
         newest = max(i for i in range(n_items) if i % capacity == slot)
-        if buf.item(slot) != 1000 + newest:
-            ctx.fail(f"wraparound: item({slot}) = {buf.item(slot)}, expected {1000 + newest}")
+        if item != 1000 + newest:
+            ctx.fail(f"wraparound: item({slot}) = {item}, expected {1000 + newest}")
     if not np.isclose(buf.total(), capacity, rtol=1e-12):
         ctx.fail(f"total() = {buf.total()} after {n_items} adds, expected {capacity}: new items "
                  "get priority 1.0 (1.0^alpha = 1) before any update")
@@ -44,9 +47,8 @@ def _check_ring(ctx, learner, capacity: int, alpha: float):
 
 def _check_updates(ctx, buf, capacity: int, alpha: float) -> np.ndarray:
     priorities = _uniform(ctx, capacity, 0.1, 5.0)
-    for slot, p in enumerate(priorities):
-        buf.update(slot, float(p))
-    leaves = np.array([buf.leaf(s) for s in range(capacity)])
+    ctx.batch([(buf.update, (slot, float(p))) for slot, p in enumerate(priorities)])
+    leaves = np.array(ctx.batch([(buf.leaf, (s,)) for s in range(capacity)]))
     want = priorities**alpha
     if np.allclose(leaves, priorities, rtol=1e-9) and alpha != 1.0:
         ctx.fail("leaf(slot) holds the priority p, not p^alpha: raise each priority to alpha "
@@ -64,9 +66,9 @@ def _check_updates(ctx, buf, capacity: int, alpha: float) -> np.ndarray:
 def _check_find(ctx, buf, weights: np.ndarray) -> None:
     cum = np.cumsum(weights)
     prefixes = np.concatenate([[0.0], _uniform(ctx, 300) * cum[-1], cum[:-1] + 1e-9 * cum[-1]])
-    for u in prefixes:
+    found = ctx.batch([(buf.find, (float(u),)) for u in prefixes])
+    for u, got in zip(prefixes, found, strict=True):
         want = int(np.searchsorted(cum, u, side="right"))
-        got = buf.find(float(u))
         if got != min(want, len(weights) - 1):
             ctx.fail(f"find({u:.6g}) returned slot {got}, expected {want}: slot i covers "
                      f"[sum of leaves before i, that sum + leaf(i)) (total {cum[-1]:.6g})")
@@ -74,8 +76,8 @@ def _check_find(ctx, buf, weights: np.ndarray) -> None:
 
 def _check_frequencies(ctx, buf, weights: np.ndarray, draws: int) -> None:
     counts = np.zeros(len(weights))
-    for u in _uniform(ctx, draws) * buf.total():
-        counts[buf.find(float(u))] += 1
+    for slot in ctx.batch([(buf.find, (float(u),)) for u in _uniform(ctx, draws) * buf.total()]):
+        counts[slot] += 1
     expected = weights / weights.sum() * draws
     p = stats.chisquare(counts, expected).pvalue
     if p < 1e-6:  # a correct solution fails about once in 10^6 runs

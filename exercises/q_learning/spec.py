@@ -60,7 +60,7 @@ def _check_epsilon_greedy(learner, ctx: CheckContext, draws: int) -> None:
     rng = np.random.default_rng(_seed(ctx))
     eps, q_row = 0.3, np.array([0.1, 0.7, -0.2, 0.3])
     with ctx.guard():
-        acts = np.array([learner.epsilon_greedy(q_row, eps, rng) for _ in range(draws)])
+        acts = np.array(ctx.batch([(learner.epsilon_greedy, (q_row, eps, rng))] * draws))
     expected = np.full(4, eps / 4 * draws)
     expected[1] += (1 - eps) * draws
     counts = np.bincount(acts, minlength=4)[:4]
@@ -70,7 +70,8 @@ def _check_epsilon_greedy(learner, ctx: CheckContext, draws: int) -> None:
                  f"expected about {expected.round().astype(int).tolist()} (a random action, "
                  f"which may be the greedy one, with probability eps; chi^2 p = {p:.1e})")
     with ctx.guard():
-        tied = np.array([learner.epsilon_greedy(np.zeros(4), 0.0, rng) for _ in range(draws // 4)])
+        tied = np.array(ctx.batch([(learner.epsilon_greedy, (np.zeros(4), 0.0, rng))]
+                                  * (draws // 4)))
     counts = np.bincount(tied, minlength=4)[:4]
     if stats.chisquare(counts).pvalue < 1e-6:
         ctx.fail(f"epsilon_greedy breaks ties always the same way ({counts.tolist()} over "

@@ -84,7 +84,8 @@ def test_python_solution_passes_forward_and_backward(ex):
 
 def test_forbidden_torch_op_is_rejected(ex, tmp_path):
     r = check(ex, learner(tmp_path, "def matmul(a, b):\n    return a @ b\n"))
-    assert r.status == "fail" and "forbidden op" in r.message and "aten::mm" in r.message
+    assert r.status == "fail" and "forbidden op" in r.message
+    assert "aten::mm" in r.message or "aten::matmul" in r.message
 
 
 def test_forbidden_op_is_flagged_even_if_the_learner_catches_it(ex, tmp_path):
@@ -205,9 +206,11 @@ def test_same_seed_replays_the_same_failure(ex, tmp_path):
 def test_timing_reports_speedups_and_machine(ex):
     r = run_check(ex, ex.solution_files(), fast=True, timing=True)
     assert r.status == "pass", r.message
-    providers = r.timings["providers"]
-    assert {"reference", "learner"} <= set(providers)
-    assert r.timings["speedup_vs_reference"] > 0
+    rounds = r.timings["rounds"]
+    assert {"reference", "learner"} <= set(rounds)
+    assert len(rounds["learner"]) == len(rounds["reference"]) >= 5
+    assert r.timings["baseline"] == "reference" and r.timings["clock"] == "grader"
+    assert r.timings["providers"]["learner"] == "your code"
     assert r.machine["tf32"] is False and r.machine["threads"] >= 1
 
 
@@ -245,7 +248,7 @@ def custom(tmp_path):
 def test_custom_spec_passes_times_and_replays_its_seed(custom):
     first = run_check(custom, custom.solution_files(), fast=True, timing=True)
     assert first.status == "pass", first.message
-    assert first.timings["speedup_vs_shipped"] > 0
+    assert len(first.timings["rounds"]["learner"]) == len(first.timings["rounds"]["shipped"]) >= 5
     again = run_check(custom, custom.solution_files(), fast=True, timing=False, seed=first.seed)
     draws = [n for n in first.notes if n.startswith("draws")]
     assert draws and draws == [n for n in again.notes if n.startswith("draws")]

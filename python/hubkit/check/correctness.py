@@ -1,49 +1,45 @@
 """Grading an `OpSpec` exercise: forward and backward against the float64 reference.
 
-For every case (inputs drawn from the run's seed): the reference runs on float64
-copies; the learner's code runs under `LearnerGuard` (forbidden ops flagged,
-fresh allocations NaN-filled) on the original inputs; then, in this order:
-inputs unchanged, output type/shape/dtype/device, NaN/Inf, values, and
-gradients of every input named in `grads` under a random upstream gradient.
-After the cases, the first case is drawn again with new values and re-checked,
-so an answer cached from a previous call cannot pass.
+Runs in the grader. For every case (inputs drawn from the run's seed): the
+reference runs here on float64 copies; the learner's code runs in its own
+process (`hubkit.check.rpc.Session.op`: the inputs go over as data, under
+`LearnerGuard` there) and its outputs come back as data; then, in this order:
+inputs unchanged, output not a view of an input, type/shape/dtype/device,
+NaN/Inf, values, and gradients of every input named in `grads` under a random
+upstream gradient. After the cases, the first case is drawn again with new
+values and re-checked, so an answer cached from a previous call cannot pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
+from itertools import count
 from typing import Any
 
 import torch
 
 from hubkit.check.compare import assert_close, rms
-from hubkit.check.guards import LearnerGuard
 from hubkit.check.spec import Case, CheckContext, CheckFailure, OpSpec
 
-
-def learner_function(spec: OpSpec, learner: ModuleType, ctx: CheckContext,
-                     entry: str) -> Callable[..., Any]:
-    """The callable that runs the learner's code on a case's inputs."""
-    if spec.call is not None:
-        return lambda *args: spec.call(learner, ctx, *args)
-    fn = getattr(learner, entry, None)
-    if fn is None:
-        raise CheckFailure(f"your code defines no `{entry}`: keep the starter's function name")
-    return fn
+_OPS = count()
 
 
-def check_op(spec: OpSpec, learner: ModuleType, ctx: CheckContext, entry: str) -> list[str]:
+def learner_function(session) -> Callable[..., Any]:
+    """The callable that runs the learner's code (in its process) on a case's inputs."""
+    return lambda *args: session.op(list(args))
+
+
+def check_op(spec: OpSpec, session, ctx: CheckContext) -> list[str]:
     """Raise CheckFailure unless the learner's op matches the reference; return notes."""
-    fn = learner_function(spec, learner, ctx, entry)
+    fn = learner_function(session)
     cases = spec.cases(ctx)
     for case in cases:
-        run_case(spec, fn, case, ctx.gen)
+        run_case(spec, fn, case, ctx.gen, session)
     if spec.opcheck:
         run_opcheck(spec, fn, cases[0], ctx)
     again = spec.cases(ctx)[0]  # same shapes, new values: a cached answer fails here
     again.name += " (drawn again)"
-    run_case(spec, fn, again, ctx.gen)
+    run_case(spec, fn, again, ctx.gen, session)
     return [f"{len(cases) + 1} cases passed (seed {ctx.seed})"]
 
 
@@ -67,29 +63,38 @@ def out_dtype(spec: OpSpec, case: Case) -> torch.dtype:
 
 
 def run_case(spec: OpSpec, fn: Callable[..., Any], case: Case,
-             gen: torch.Generator | None = None) -> None:
+             gen: torch.Generator | None = None, session=None) -> None:
     """Check one case; CheckFailure messages start with the case name.
 
-    `gen` draws the random upstream gradient (so a seed replays it too).
+    `gen` draws the random upstream gradient (so a seed replays it too);
+    `session` runs the backward in the learner's process.
     """
     try:
-        _run_case(spec, fn, case, gen)
+        _run_case(spec, fn, case, gen, session)
     except CheckFailure as err:
         raise CheckFailure(f"case {case.name}: {err}") from None
 
 
 def _run_case(spec: OpSpec, fn: Callable[..., Any], case: Case,
-              gen: torch.Generator | None) -> None:
+              gen: torch.Generator | None, session) -> None:
     ref_args, want = reference64(spec, case, grads=bool(spec.grads))
     args = [v.detach().requires_grad_(n in spec.grads) if isinstance(v, torch.Tensor) else v
             for n, v in case.inputs.items()]
     before = [v.detach().clone() if isinstance(v, torch.Tensor) else v for v in args]
-    with LearnerGuard(spec.forbidden):
-        got = fn(*args)
+    got = fn(*args)
     _inputs_unchanged(case, args, before)
+    _not_a_view(case, getattr(session, "last_info", {}))
     _compare_outputs(spec, case, got, want)
     if spec.grads:
-        _check_grads(spec, case, args, ref_args, got, want, gen)
+        _check_grads(spec, case, args, ref_args, got, want, gen, session)
+
+
+def _not_a_view(case: Case, info: dict) -> None:
+    names = list(case.inputs)
+    for i in info.get("aliases", ()):
+        if isinstance(i, int) and 0 <= i < len(names):
+            raise CheckFailure(f"your output shares memory with the input `{names[i]}` (a "
+                               "view of it, or the input itself): return a new tensor")
 
 
 def _inputs_unchanged(case: Case, args: list, before: list) -> None:
@@ -118,15 +123,17 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,
-                 want: Any, gen: torch.Generator | None) -> None:
+                 want: Any, gen: torch.Generator | None, session) -> None:
     got0, want0 = _as_tuple(got)[0], _as_tuple(want)[0]
     if not got0.requires_grad:
         raise CheckFailure("your output does not require grad: it is not connected to the "
                            "inputs in the autograd graph (.detach(), .item() or NumPy?)")
     upstream = torch.randn(want0.shape, dtype=torch.float64, generator=gen).to(want0.device)
     want0.backward(upstream)
-    with LearnerGuard(spec.forbidden):
-        got0.backward(upstream.to(got0.dtype).to(got0.device))
+    grads = session.backward(upstream)  # runs in the learner's process, under its guard
+    for a, g in zip(args, grads, strict=False):
+        if isinstance(a, torch.Tensor) and isinstance(g, torch.Tensor):
+            a.grad = g.to(a.device)
     floor = max((rms(r.grad) for name, r in zip(case.inputs, ref_args, strict=True)
                  if name in spec.grads and r.grad is not None), default=0.0)
     for name, a, r in zip(case.inputs, args, ref_args, strict=True):
@@ -149,7 +156,8 @@ def run_opcheck(spec: OpSpec, fn: Callable[..., Any], case: Case, ctx: CheckCont
     """Wrap the learner's code as a torch custom op and run torch.library.opcheck on it."""
     schema = "(" + ", ".join(f"{_schema_type(v)} {n}" for n, v in case.inputs.items())
     schema += ") -> Tensor"
-    op = torch.library.custom_op(f"hubkit_learner::{ctx.exercise or 'op'}",
+    # subtle: the grader outlives one check; each registration needs a fresh name.
+    op = torch.library.custom_op(f"hubkit_learner::{ctx.exercise or 'op'}_{next(_OPS)}",
                                  lambda *a: fn(*a), mutates_args=(), schema=schema)
     op.register_fake(lambda *a: spec.reference(*a).to(out_dtype(spec, case)))
     args = [v.detach() if isinstance(v, torch.Tensor) else v for v in case.inputs.values()]

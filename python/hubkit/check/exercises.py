@@ -73,6 +73,8 @@ class Exercise:
     timeout: float = 60.0
     op: str | None = None
     requires: tuple[str, ...] = ()
+    memory_gb: float = 8.0
+    """Address space the learner's process may add (RLIMIT_AS) before allocations fail."""
 
     def missing_packages(self) -> list[str]:
         """Optional packages this exercise needs that are not installed here."""
@@ -155,7 +157,7 @@ def load_exercise(folder: Path) -> Exercise:
                       root=Path(folder), support=tuple(data.get("support", ())), wrong=wrong,
                       timeout=float(data.get("timeout", 60)), op=data.get("op"),
                       requires=tuple(data.get("requires", ())),
-                      build=data.get("build"))
+                      build=data.get("build"), memory_gb=float(data.get("memory_gb", 8)))
     except KeyError as missing:
         raise ExerciseError(f"{path}: missing required key {missing}") from None
     if ex.id != Path(folder).name:

@@ -39,7 +39,7 @@ class LearnerGuard(TorchDispatchMode):
         name = func._schema.name
         if name in self.forbidden:
             self.violation = name
-            raise CheckFailure(_message(name))
+            raise CheckFailure(forbidden_message(name))
         out = func(*args, **kwargs)
         if func in _EMPTY and isinstance(out, torch.Tensor) and out.is_floating_point():
             out.fill_(float("nan"))
@@ -48,11 +48,11 @@ class LearnerGuard(TorchDispatchMode):
     def __exit__(self, exc_type, exc, tb):
         result = super().__exit__(exc_type, exc, tb)
         if self.violation is not None and exc_type is None:
-            raise CheckFailure(_message(self.violation))
+            raise CheckFailure(forbidden_message(self.violation))
         return result
 
 
-def _message(name: str) -> str:
+def forbidden_message(name: str) -> str:
     short = name.split("::")[-1]
     return (f"calls torch's own {short} ({name}), which this exercise asks you to write "
             "yourself: forbidden op")

@@ -1,87 +1,33 @@
-"""Running one implementation of one exercise in its own process, and reading the verdict.
+"""Grading one implementation of one exercise: the grader's side of the trust boundary.
 
-The parent compiles cpp/cuda code (the compiler never runs learner code), then
-starts a child process from a fork server that has torch imported already
-(~20 ms a child instead of ~2 s). The child loads the spec and the learner's
-module, grades it and sends a plain dict back through a private pipe; the
-child's stdout/stderr go to a log file, so nothing the learner prints can
-forge a verdict. A child that dies (segfault, abort) or outlives the timeout
-(endless loop) becomes a verdict; the next check starts a fresh child.
+This process (the grader) compiles cpp/cuda code (the compiler never runs
+learner code), loads the exercise's spec, draws the inputs, computes the
+float64 reference, compares, and writes the verdict. It never imports or runs
+the learner's code: that runs in a separate, hardened process
+(`hubkit.check.child`, started through `hubkit.check.rpc.Session`) that
+receives inputs and returns outputs as data. Its stdout/stderr go to a log
+file. A learner's process that dies (segfault, abort, a limit) or outlives its
+phase's budget becomes a verdict; the next check starts a fresh one.
+
+Two phases, each with its own budget: correctness (the exercise's timeout),
+then timing (`timing.PHASE_S`). A correct solution too slow to time passes,
+with a message that says so and names the phase.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-import multiprocessing
-import os
+import importlib.util
 import secrets
-import signal
 import sys
-import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-from hubkit.check import build
-from hubkit.check.exercises import Exercise
+from hubkit.check import build, rpc
+from hubkit.check.exercises import NOT_IMPLEMENTED, Exercise
 from hubkit.check.result import STATUSES, Result
-
-_SIGNALS = {
-    "SIGSEGV": "segmentation fault (SIGSEGV): a read or write outside your buffers? "
-               "check indices and loop bounds",
-    "SIGBUS": "bus error (SIGBUS): a misaligned or out-of-range pointer",
-    "SIGFPE": "arithmetic error (SIGFPE): an integer division by zero?",
-    "SIGILL": "illegal instruction (SIGILL)",
-    "SIGABRT": "aborted (SIGABRT): a failed assert, or a C++ exception thrown inside an "
-               "OpenMP region or another thread",
-    "SIGKILL": "killed (SIGKILL): out of memory?",
-}
-
-
-def _context(kind: str = "python"):
-    """Fork server (torch preloaded) by default; a fresh spawned interpreter where the
-    child will use a GPU, since CUDA state does not survive a fork."""
-    if sys.platform == "win32" or (kind in ("cuda", "triton") and _gpu_here()):
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    # subtle: OpenMP reads OMP_NUM_THREADS once, when libgomp loads; the fork server
-    # inherits this environment, so the learner's OpenMP loops see the pinned count.
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-    # subtle: the learner guard (a TorchDispatchMode) imports torch._dynamo on its first
-    # op, ~5 s on a 2-core machine; preloading it once here saves that in every child.
-    ctx.set_forkserver_preload(["torch", "torch._dynamo", "hubkit.check.child"])
-    return ctx
-
-
-@functools.cache
-def _gpu_here() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def _warm_up(kind: str) -> None:
-    """Start the fork server now (it imports torch while the compiler runs)."""
-    if _context(kind).get_start_method() != "forkserver":
-        return
-    from multiprocessing import forkserver
-
-    # subtle: torch._dynamo imports triton in the fork server, and triton fixes its
-    # interpreter mode at import; without a GPU, Triton exercises need interpreter
-    # mode there. Set only while the server starts, so this process is unchanged.
-    saved = os.environ.get("TRITON_INTERPRET")
-    if not _gpu_here():
-        os.environ["TRITON_INTERPRET"] = "1"
-    try:
-        forkserver.ensure_running()
-    finally:
-        if saved is None:
-            os.environ.pop("TRITON_INTERPRET", None)
-        else:
-            os.environ["TRITON_INTERPRET"] = saved
-
 
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
     """Compile cpp/cuda files; return (module path, None) or (None, compiler output)."""
@@ -111,7 +57,7 @@ def _build_hook(target: str):
 def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
               seed: int | None = None, fast: bool = False, timing: bool = True,
               timeout: float | None = None) -> Result:
-    """Grade `files` (learner file name -> path) for exercise `ex` in an isolated child.
+    """Grade `files` (learner file name -> path) for exercise `ex`; the code runs isolated.
 
     Args:
         ex: the exercise.
@@ -120,119 +66,181 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
         seed: replay a run; None draws an unpredictable one.
         fast: the test-suite mode (fewer cases, no opcheck extras).
         timing: time against the reference and hubkit's own op after a pass.
-        timeout: seconds for the child; default the exercise's own.
+        timeout: seconds for the correctness phase; default the exercise's own.
     """
     seed = secrets.randbits(31) if seed is None else seed
     started = time.perf_counter()
+    base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     missing = ex.missing_packages()
     if missing:
-        return Result(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed, status="skipped",
-                      message=f"skipped: needs {', '.join(missing)} "
-                              "(pip install 'hubkit[all]')")
-    _warm_up(ex.kind)  # the fork server imports torch while the compiler runs
+        return Result(**base, status="skipped", message=f"skipped: needs {', '.join(missing)} "
+                      "(pip install 'hubkit[all]')")
+    rpc.warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
-    base = dict(exercise=ex.id, impl=impl, kind=ex.kind, seed=seed)
     if compile_error is not None:
         return Result(**base, status="compile_error", message=compile_error,
                       elapsed_s=time.perf_counter() - started)
-    payload = {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
-               "files": {k: str(v) for k, v in files.items()}, "module": module, "seed": seed,
-               "fast": fast, "timing": timing}
-    reply = _run_child(payload, timeout or ex.timeout)
+    fields = grade(ex, files, module, seed=seed, fast=fast, timing=timing,
+                   timeout=timeout or ex.timeout)
     known = {f.name for f in dataclasses.fields(Result)} - set(base) - {"elapsed_s", "when"}
-    fields = {k: v for k, v in reply.items() if k in known}
+    fields = {k: v for k, v in fields.items() if k in known}
     if fields.get("status") not in STATUSES:
-        fields = {"status": "error", "message": f"malformed reply from the child: {reply!r:.200}"}
+        fields = {"status": "error", "message": f"malformed verdict: {fields!r:.200}"}
     return Result(**base, **fields, elapsed_s=time.perf_counter() - started)
 
 
-def _needs_interpreter(payload: dict[str, Any]) -> bool:
-    """A triton exercise without a GPU, from a parent that did not set TRITON_INTERPRET=1."""
-    if payload["kind"] != "triton" or os.environ.get("TRITON_INTERPRET") == "1":
-        return False
-    return not _gpu_here()
+def load_spec(ex: Exercise):
+    """The exercise's SPEC, loaded here in the grader (never in the learner's process)."""
+    name = f"hubkit_spec_{ex.id}"
+    spec = importlib.util.spec_from_file_location(name, ex.root / "spec.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.SPEC
 
 
-@contextlib.contextmanager
-def _interpreter_env(on: bool):
-    before = os.environ.get("TRITON_INTERPRET")
-    if on:
-        os.environ["TRITON_INTERPRET"] = "1"
+def _payload(ex: Exercise, files: dict[str, Path], module: str | None, spec) -> dict[str, Any]:
+    from hubkit.check.spec import OpSpec
+
+    return {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
+            "files": {k: str(v) for k, v in files.items()}, "module": module,
+            "op": isinstance(spec, OpSpec), "forbidden": list(spec.forbidden),
+            "memory_gb": ex.memory_gb}
+
+
+def grade(ex: Exercise, files: dict[str, Path], module: str | None, *, seed: int,
+          fast: bool, timing: bool, timeout: float) -> dict[str, Any]:
+    """Everything after compiling: the verdict's fields."""
+    from hubkit.check import timing as timing_mod
+
+    machine = timing_mod.machine() | timing_mod.pin_numerics()
+    base = {"backend": _backend(ex.kind), "machine": machine}
+    if ex.kind == "cuda" and not rpc.gpu_here():
+        return base | {"status": "not_run", "message": "compiled; not run: no CUDA device"}
     try:
-        yield
+        spec = load_spec(ex)
+    except Exception as err:  # noqa: BLE001 - a broken exercise, not the learner's fault
+        return base | {"status": "error", "message": "the exercise's spec.py failed to load "
+                       f"(a hubkit bug, please report it): {err!r}\n{traceback.format_exc()}"}
+    session = rpc.Session(_payload(ex, files, module, spec), timeout)
+    try:
+        session.start(interpret=_needs_interpreter(ex.kind))
+        verdict = _grade(ex, spec, session, seed=seed, fast=fast, timing=timing)
+    except rpc.Gone as gone:
+        verdict = gone.verdict
+    except rpc.LearnerRaised as err:
+        verdict = exception_verdict(err.info, session.limits)
     finally:
-        if on and before is None:
-            os.environ.pop("TRITON_INTERPRET", None)
-        elif on:
-            os.environ["TRITON_INTERPRET"] = before
+        output = session.close()
+    return base | verdict | {"output": output}
 
 
-def _run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    # subtle: `import hubkit` imports triton (through torch._dynamo), and triton fixes
-    # compiled vs interpreted mode for its own helpers (tl.max, tl.sum) at import. The
-    # fork server has hubkit preloaded, so an interpreted child is spawned fresh instead,
-    # with TRITON_INTERPRET=1 in its environment from the start.
-    interpret = _needs_interpreter(payload)
-    ctx = multiprocessing.get_context("spawn") if interpret else _context(payload["kind"])
-    fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
-    os.close(fd)
-    payload["log"] = log
-    reader, writer = ctx.Pipe(duplex=False)
-    from hubkit.check.child import main as child_main
+def _backend(kind: str) -> str:
+    if kind == "triton" and not rpc.gpu_here():
+        return "triton-interp"
+    return kind
 
-    _warm_up(payload["kind"])  # (re)starts the fork server if it is not running
-    proc = ctx.Process(target=child_main, args=(writer, payload), daemon=True)
-    with _interpreter_env(interpret):
-        proc.start()
-    writer.close()
+
+def _needs_interpreter(kind: str) -> bool:
+    """A triton exercise without a GPU: its process is spawned with TRITON_INTERPRET=1."""
+    import os
+
+    return kind == "triton" and os.environ.get("TRITON_INTERPRET") != "1" and not rpc.gpu_here()
+
+
+def _device(kind: str):
+    import torch
+
+    return torch.device("cuda" if kind in ("cuda", "triton") and rpc.gpu_here() else "cpu")
+
+
+def _grade(ex: Exercise, spec, session, *, seed: int, fast: bool, timing: bool) -> dict:
+    import torch
+
+    from hubkit.check import correctness
+    from hubkit.check.spec import CheckContext, CheckFailure, OpSpec
+
+    ctx = CheckContext(gen=torch.Generator().manual_seed(seed), device=_device(ex.kind),
+                       fast=fast, seed=seed, forbidden=tuple(spec.forbidden), exercise=ex.id,
+                       in_grader=True)
     try:
-        return _wait(proc, reader, timeout) | {"output": _tail(log)}
+        if isinstance(spec, OpSpec):
+            notes = correctness.check_op(spec, session, ctx)
+        else:
+            spec.check(session.module, ctx)
+            notes = [f"all checks passed (seed {ctx.seed})"]
+    except CheckFailure as err:
+        return {"status": "fail", "message": str(err), "notes": ctx.notes}
+    except (rpc.Gone, rpc.LearnerRaised):
+        raise
+    except Exception as err:  # noqa: BLE001 - the spec choked on what the learner returned
+        return {"status": "error", "message": "the checker could not use what your code "
+                f"returned: {type(err).__name__}: {err}", "notes": ctx.notes}
+    verdict = {"status": "pass", "message": "", "notes": notes + ctx.notes, "timings": None}
+    if timing and not (ex.kind == "triton" and not rpc.gpu_here()):
+        verdict |= _timing_phase(ex, spec, session, ctx)
+    return verdict
+
+
+def _timing_phase(ex: Exercise, spec, session, ctx) -> dict[str, Any]:
+    """Timings, or a pass message saying why there are none; a wrong timed output fails."""
+    from hubkit.check import timing
+    from hubkit.check.spec import CheckFailure, OpSpec
+
+    session.phase("timing", timing.PHASE_S)
+    if not isinstance(spec, OpSpec) and spec.time is None:
+        return {}
+    worker = _worker(ex, spec) if isinstance(spec, OpSpec) else None
+    try:
+        if isinstance(spec, OpSpec):
+            return {"timings": timing.time_op(spec, session, worker, ctx)}
+        return {"timings": timing.time_custom(spec, session.module, ctx)}
+    except CheckFailure as err:
+        return {"status": "fail", "message": str(err)}
+    except timing.TooSlow as slow:
+        return {"message": str(slow)}
+    except rpc.Gone as gone:
+        if gone.verdict.get("phase") != "timing":
+            raise
+        case = spec.bench(ctx).name if isinstance(spec, OpSpec) and spec.bench else "case"
+        return {"message": timing.too_slow_message(timing.PHASE_S, case, timing.PHASE_S,
+                                                   took_more=True)}
     finally:
-        reader.close()
-        Path(log).unlink(missing_ok=True)
+        if worker is not None:
+            worker.close()
 
 
-def _wait(proc, reader, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if reader.poll(0.05):
-            try:
-                message = reader.recv()
-            except (EOFError, OSError):
-                break  # the child died before sending
-            proc.join(10)
-            if proc.is_alive():  # e.g. a thread the learner started keeps it from exiting
-                proc.kill()
-                proc.join()
-            return message if isinstance(message, dict) else {"reply": message}
-        if not proc.is_alive():
-            proc.join()
-            if reader.poll(0):
-                continue
-            break
-    else:
-        proc.kill()
-        proc.join()
-        return {"status": "timeout", "message": f"timed out after {timeout:.0f} s: an endless "
-                "loop, a deadlock, or code far too slow for these sizes"}
-    proc.join(5)
-    return _death(proc.exitcode)
+def _worker(ex: Exercise, spec):
+    """The trusted worker running the reference and hubkit's op for timing (None if it
+    cannot start: then only the learner's code is timed)."""
+    from hubkit.check import timing
 
-
-def _death(code: int | None) -> dict[str, Any]:
-    if code is not None and code < 0:
-        name = signal.Signals(-code).name
-        why = _SIGNALS.get(name, name)
-        return {"status": "crash", "message": f"crashed: {why}"}
-    return {"status": "crash", "message": f"the checker's process exited with code {code} "
-            "before reporting (sys.exit or os._exit in your code?)"}
-
-
-def _tail(path: str, limit: int = 4000) -> str:
-    """The last `limit` bytes the child printed (a learner may print gigabytes)."""
+    payload = {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
+               "files": {}, "module": None, "trusted": True, "forbidden": []}
+    worker = rpc.Session(payload, timing.PHASE_S, phase="timing")
     try:
-        with open(path, "rb") as f:
-            f.seek(max(f.seek(0, os.SEEK_END) - limit, 0))
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
+        worker.start(interpret=_needs_interpreter(ex.kind))
+        return worker
+    except (rpc.Gone, rpc.LearnerRaised):
+        worker.close()
+        return None
+
+
+def exception_verdict(info: dict[str, Any], limits: dict[str, Any] | None = None) -> dict:
+    """The verdict for an exception raised by the learner's code (described as data)."""
+    text = f"{info.get('type')}: {info.get('text')}"
+    if info.get("syntax"):
+        return {"status": "error", "message": str(info["syntax"])}
+    if info.get("not_implemented"):
+        return {"status": "not_implemented", "message": f"{NOT_IMPLEMENTED}: {text}"}
+    if info.get("memory"):
+        gb = (limits or {}).get("memory_gb", rpc.LIMITS["memory_gb"])
+        return {"status": "error", "message": f"used more than {gb:g} GiB of memory (the "
+                f"checker's limit): {text}\n{info.get('frames', '')}"}
+    hint = ""
+    if "illegal memory access" in str(info.get("text")):
+        hint = "\nhint: an index past the end of a buffer in your kernel (check bounds/masks)"
+    if "refused in the checker's sandbox" in str(info.get("text")):
+        return {"status": "fail", "message": f"{info.get('text')}\n{info.get('frames', '')}"}
+    return {"status": "error", "message": f"your code raised {text}{hint}\n"
+            f"{info.get('frames', '')}"}

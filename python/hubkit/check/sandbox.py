@@ -1,0 +1,215 @@
+"""Hardening of the learner's process, applied before any learner code is loaded.
+
+What each measure guarantees (Linux; elsewhere the Python-level parts only):
+
+* one channel: every inherited file descriptor but the channel and the log
+  (stdout/stderr) is closed, so no pipe of the grader or the fork server is
+  reachable (`close_fds`);
+* limits (`set_limits`): RLIMIT_AS bounds the address space (a 100 GiB
+  allocation fails inside the learner's code), RLIMIT_CPU bounds CPU seconds
+  (SIGXCPU, then SIGKILL), RLIMIT_NPROC bounds new processes and threads, and
+  the process leads its own process group, which the grader kills as a whole;
+* no network (`isolate_network`): a new user + network namespace when the
+  kernel allows it (only a loopback device that is down: a kernel guarantee);
+  otherwise, and in any case, socket creation for anything but AF_UNIX is
+  refused by the audit hook (a Python-level guarantee: native code can bypass);
+* writes confined to the scratch directory (`confine_writes`): Landlock (Linux
+  5.13+) refuses writes outside it, a kernel guarantee; without Landlock the
+  working directory is the scratch directory and the audit hook refuses
+  Python-level opens for writing elsewhere (bypassable from native code);
+* hubkit's own code is out of reach (`install_audit_hook`): a permanent audit
+  hook (PEP 578: it cannot be removed from Python) refuses importing any
+  hubkit module the harness did not load, loading hubkit's compiled
+  extensions with ctypes, opening hubkit's source files, and opening another
+  process's /proc entries (its memory, environment, command line).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import sys
+from pathlib import Path
+
+HUBKIT_DIR = str(Path(__file__).resolve().parents[1])  # .../python/hubkit
+_ALLOWED_HUBKIT = ("hubkit.check",)  # the harness; topic slices are stubs in this process
+
+
+class Refused(PermissionError):
+    """Something the learner's process may not do; the message names it."""
+
+
+def close_fds(keep: set[int]) -> None:
+    """Close every descriptor not in `keep` (0, 1, 2 and the channel)."""
+    try:
+        fds = [int(f) for f in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _count_tasks(uid: int) -> int:
+    """Tasks (processes and threads) of `uid` now: RLIMIT_NPROC counts them all."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return total
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def set_limits(memory_gb: float, cpu_s: float, extra_tasks: int = 256) -> dict:
+    """Apply RLIMIT_AS (what is mapped now + memory_gb), RLIMIT_CPU and RLIMIT_NPROC."""
+    os.setpgrp()
+    applied = {}
+    mem = _address_space() + int(memory_gb * 2**30)
+    for name, soft, hard in (("RLIMIT_AS", mem, mem),
+                             ("RLIMIT_CPU", int(cpu_s), int(cpu_s) + 5),
+                             ("RLIMIT_CORE", 0, 0)):
+        try:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+            applied[name] = soft
+        except (ValueError, OSError):
+            pass
+    if sys.platform.startswith("linux"):
+        n = _count_tasks(os.getuid()) + extra_tasks
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+            applied["RLIMIT_NPROC"] = n
+        except (ValueError, OSError):
+            pass
+    return applied
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def isolate_network() -> bool:
+    """Enter new user and network namespaces (no interface up); True on success."""
+    if not sys.platform.startswith("linux"):
+        return False
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    try:
+        return _libc().unshare(clone_newuser | clone_newnet) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+# Landlock write rights (ABI 1-3): write/truncate files, remove and make entries.
+_LL_WRITE = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) \
+    | (1 << 10) | (1 << 11) | (1 << 12)
+_LL_TRUNCATE = 1 << 14
+_SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+
+
+def confine_writes(scratch: str, also: tuple[str, ...] = ("/dev/null",)) -> bool:
+    """Landlock: writes allowed only beneath `scratch` (and `also`); True when enforced."""
+    import platform
+
+    calls = _SYS.get(platform.machine())
+    if not sys.platform.startswith("linux") or calls is None:
+        return False
+    create, add_rule, restrict = calls
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return False
+    rights = _LL_WRITE | (_LL_TRUNCATE if abi >= 3 else 0)
+    attr = _RulesetAttr(rights)
+    fd = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
+                      ctypes.c_uint32(0))
+    if fd < 0:
+        return False
+    try:
+        for path in (scratch, *also):
+            flags = os.O_PATH | (os.O_DIRECTORY if os.path.isdir(path) else 0)
+            pfd = os.open(path, flags)
+            allowed = rights if os.path.isdir(path) else rights & ((1 << 1) | _LL_TRUNCATE)
+            rule = _PathBeneath(allowed, pfd)
+            libc.syscall(add_rule, ctypes.c_int(fd), ctypes.c_int(1), ctypes.byref(rule),
+                         ctypes.c_uint32(0))
+            os.close(pfd)
+        pr_set_no_new_privs = 38
+        libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
+        return libc.syscall(restrict, ctypes.c_int(fd), ctypes.c_uint32(0)) == 0
+    finally:
+        os.close(fd)
+
+
+def _proc_of_other(path: str) -> bool:
+    parts = path.split("/")
+    if len(parts) < 3 or parts[1] != "proc" or not parts[2].isdigit():
+        return False
+    return int(parts[2]) != os.getpid()
+
+
+def install_audit_hook(scratch: str, writes_confined: bool) -> None:
+    """The permanent hook described in the module docstring."""
+    import socket
+
+    scratch = os.path.realpath(scratch)
+    hubkit_dir = HUBKIT_DIR + os.sep
+    check_dir = os.path.join(HUBKIT_DIR, "check") + os.sep
+
+    def refuse(what: str):
+        raise Refused(f"refused in the checker's sandbox: {what}")
+
+    def hook(event: str, args) -> None:
+        if event == "import":
+            name = str(args[0])
+            if (name == "hubkit" or name.startswith("hubkit.")) and \
+                    not name.startswith(_ALLOWED_HUBKIT) and name not in sys.modules:
+                refuse(f"import {name} (hubkit's own implementations are not available "
+                       "to the code being graded)")
+        elif event == "open" and isinstance(args[0], (str, bytes)):
+            path = os.fsdecode(args[0])
+            full = os.path.realpath(path) if not path.startswith("/proc/") else path
+            if full.startswith(hubkit_dir) and not full.startswith(check_dir):
+                refuse(f"open {path} (hubkit's sources are not readable from the graded code)")
+            if _proc_of_other(full):
+                refuse(f"open {path} (another process's memory, environment or files)")
+            mode = args[1] if len(args) > 1 else "r"
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+                (isinstance(mode, int) and mode & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+            if writing and not writes_confined and not full.startswith(scratch) and \
+                    full != "/dev/null":
+                refuse(f"write to {path} (only the scratch directory {scratch} is writable)")
+        elif event == "ctypes.dlopen" and args and args[0] and \
+                os.path.realpath(os.fsdecode(args[0])).startswith(hubkit_dir):
+            refuse(f"load {args[0]} (hubkit's compiled kernels)")
+        elif event == "socket.__new__" and args[1] not in (socket.AF_UNIX,):
+            refuse("open a network socket (the checker runs your code offline)")
+
+    sys.addaudithook(hook)
