@@ -254,3 +254,23 @@ def test_check_all_goes_on_after_a_crash_and_exits_nonzero(run, tmp_path, monkey
     assert rows["a_crashes"]["status"] == "crash"
     assert "segmentation fault" in rows["a_crashes"]["message"]
     assert rows["b_passes"]["status"] == "pass"
+
+
+class _Terminal:
+    """A stdin that says it is a terminal."""
+
+    @staticmethod
+    def isatty() -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer, code", [("y", 0), ("", 2)])
+def test_init_asks_on_a_terminal(run, tmp_path, monkeypatch, answer, code):
+    (tmp_path / "notes.txt").write_text("mine")
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or answer)
+    result = run("init", str(tmp_path))
+    assert result.exit_code == code
+    assert asked and "not empty" in asked[0] and "[y/N]" in asked[0]
+    assert (tmp_path / "hubkit-progress.json").is_file() == (answer == "y")
