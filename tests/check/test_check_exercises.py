@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from hubkit.check import NOT_IMPLEMENTED, all_exercises, get_exercise
+from hubkit.check.build import nvcc
 from hubkit.check.runner import run_check
 
 EXERCISES = all_exercises()
@@ -20,6 +21,12 @@ EXERCISES = all_exercises()
 
 def _gpu_only(ex) -> bool:
     return ex.kind == "cuda" and not torch.cuda.is_available()
+
+
+def _skip_without_nvcc(ex) -> None:
+    # nvcc is optional (README): without it a cuda exercise cannot even compile.
+    if ex.kind == "cuda" and nvcc() is None:
+        pytest.skip("cuda exercise: needs nvcc (optional; not on PATH and CUDACXX unset)")
 
 
 def _params():
@@ -48,6 +55,7 @@ def test_there_is_at_least_one_exercise():
 @pytest.mark.parametrize(("exercise_id", "impl"), _params())
 def test_exercise_verdict(exercise_id: str, impl: str, tmp_path: Path):
     ex = get_exercise(exercise_id)
+    _skip_without_nvcc(ex)
     if impl == "solution":
         result = run_check(ex, ex.solution_files(), impl=impl, fast=True, timing=False)
         if _gpu_only(ex):

@@ -115,3 +115,48 @@ def report(console: Console | None = None) -> None:
     console = console or Console()
     for table in (_versions(), _build(), _backends(), _devices(), _optional()):
         console.print(table)
+
+
+def _mujoco_problem() -> str | None:
+    """Why the C++ MuJoCo env cannot be used, or None when it loads and matches mujoco."""
+    if _installed("mujoco", "mujoco") is None:
+        return "the mujoco package is not installed (pip install 'hubkit[gym]')"
+    try:
+        from hubkit.envs.vector import load_extension
+
+        load_extension()
+    except ImportError as err:
+        return str(err)
+    return None
+
+
+def strict_problems() -> list[str]:
+    """What a full install lacks: each compiled extension that is missing, and why.
+
+    `hubkit doctor --strict` (run by CI before the tests) fails on these, so a
+    build that silently dropped an extension cannot pass as a run of skipped
+    tests. CUDA counts only when the build was asked for it (HUBKIT_CUDA=ON).
+    """
+    info = _ext.build_info()
+    problems = []
+    if _ext.cpp_module() is None:
+        problems.append(f"the C++ extension hubkit._C: {info.get('cpp')}; "
+                        f"{_ext.load_error('_C')}")
+    if (why := _mujoco_problem()) is not None:
+        problems.append(f"the MuJoCo extension hubkit._mujoco ({info.get('mujoco')}): {why}")
+    if info.get("cuda_request") == "ON" and _ext.cuda_module() is None:
+        problems.append(f"the CUDA extension hubkit._cuda (HUBKIT_CUDA=ON): {info.get('cuda')}; "
+                        f"{_ext.load_error('_cuda')}")
+    return problems
+
+
+def run(console: Console | None = None, strict: bool = False) -> int:
+    """Print the report; with `strict`, also the missing extensions. Returns the exit status."""
+    console = console or Console()
+    report(console)
+    problems = strict_problems() if strict else []
+    for problem in problems:
+        console.print(f"[red]missing[/red] {escape(problem)}")
+    if strict and not problems:
+        console.print("[green]strict: every compiled extension is built and loads[/green]")
+    return 1 if problems else 0
