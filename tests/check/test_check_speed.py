@@ -136,3 +136,11 @@ def test_the_learner_is_your_code_even_when_described():
     timings = _timings(_rounds(1.6, 0.02))
     timings["providers"]["learner"] = "your code (through the checker's channel)"
     assert speed.summarize(timings, QUIET)["sentence"].startswith("Your code takes 1.6")
+
+
+def test_too_few_rounds_give_no_verdict_however_clear_they_look():
+    rounds = {"reference": [1.0, 1.0, 1.0], "learner": [2.0, 2.0, 2.0]}
+    out = speed.summarize(_timings(rounds), QUIET)
+    assert out["verdict"] == "indistinguishable" and out["busy"]
+    assert "too few rounds to tell" in out["sentence"]
+    assert any("only 3 timed rounds" in w for w in out["warnings"])

@@ -117,7 +117,8 @@ def verdict(lo: float, hi: float) -> str:
     return "indistinguishable"
 
 
-def sentence(subject: str, other: str, ratio: float, lo: float, hi: float) -> str:
+def sentence(subject: str, other: str, ratio: float, lo: float, hi: float,
+             word: str | None = None) -> str:
     """One line a learner reads, the direction spelled out.
 
     Example:
@@ -126,14 +127,15 @@ def sentence(subject: str, other: str, ratio: float, lo: float, hi: float) -> st
         >>> sentence("Your code", "torch's conv2d", 0.5, 0.4, 0.6)
         "Your code is 2.00x faster than torch's conv2d (95% CI 1.67-2.50x)"
     """
-    word = verdict(lo, hi)
+    word = word or verdict(lo, hi)
     if word == "faster":
         return (f"{subject} is {1 / ratio:.2f}x faster than {other} "
                 f"(95% CI {1 / hi:.2f}-{1 / lo:.2f}x)")
     if word == "slower":
         return f"{subject} takes {ratio:.2f}x as long as {other} (95% CI {lo:.2f}-{hi:.2f}x)"
+    why = "which includes 1" if lo <= 1.0 <= hi else "too few rounds to tell"
     return (f"{subject} and {other} cannot be told apart: {subject[0].lower() + subject[1:]} "
-            f"takes {ratio:.2f}x as long (95% CI {lo:.2f}-{hi:.2f}x, which includes 1)")
+            f"takes {ratio:.2f}x as long (95% CI {lo:.2f}-{hi:.2f}x, {why})")
 
 
 def load(machine: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -164,10 +166,12 @@ def _compare(rounds: dict, subject: str, other: str, descriptions: dict,
              subject_name: str) -> dict[str, Any]:
     ratios = paired_ratios(rounds, other, subject)
     ratio, lo, hi = ratio_ci(ratios)
+    # subtle: a handful of rounds gives a deceptively narrow interval; no verdict then
+    word = verdict(lo, hi) if len(ratios) >= MIN_ROUNDS else "indistinguishable"
     return {"against": other, "description": _name(other, descriptions), "ratio": ratio,
-            "ci": [lo, hi], "rounds": int(len(ratios)), "verdict": verdict(lo, hi),
+            "ci": [lo, hi], "rounds": int(len(ratios)), "verdict": word,
             "half_width": half_width(ratio, lo, hi),
-            "sentence": sentence(subject_name, _name(other, descriptions), ratio, lo, hi)}
+            "sentence": sentence(subject_name, _name(other, descriptions), ratio, lo, hi, word)}
 
 
 def _providers(rounds: dict[str, list[float]], descriptions: dict) -> dict[str, Any]:
@@ -227,7 +231,10 @@ def summarize(timings: dict[str, Any], machine: dict[str, Any] | None = None,
 
 def _busy(main: dict | None, load_: dict[str, Any]) -> dict[str, Any]:
     warnings = []
-    if main and main["half_width"] > BUSY_HALF_WIDTH:
+    if main and main["rounds"] < MIN_ROUNDS:
+        warnings.append(f"only {main['rounds']} timed rounds: too few to tell (the timing "
+                        "budget ran out; run again on a quieter machine)")
+    elif main and main["half_width"] > BUSY_HALF_WIDTH:
         lo, hi = main["ci"]
         warnings.append(f"the timings are too noisy to tell: the 95% CI runs from {lo:.2f}x "
                         f"to {hi:.2f}x; rerun on a quieter machine")
