@@ -1,6 +1,6 @@
 """Tune a HalfCheetah gait with CEM, run the Reacher controller, and measure robustness.
 
-    python -m hubkit.envs.train                       # about a minute on 2 CPU cores
+    python -m hubkit.envs.train                       # about 30 s on 2 CPU cores
     python -m hubkit.envs.train --iterations 3 --out runs/envs-quick
 
 Everything goes under --out (default runs/envs-<time>/):
