@@ -7,7 +7,9 @@ from hubkit.activations.layers import LinearGELU  # noqa: F401
 from hubkit.attention.layers import (  # noqa: F401
     MultiheadAttention,
     Transformer,
+    TransformerDecoder,
     TransformerDecoderLayer,
+    TransformerEncoder,
     TransformerEncoderLayer,
 )
 from hubkit.cnn.layers import AvgPool2d, Conv2d, LeNet5, MaxPool2d, ResNet18  # noqa: F401
