@@ -1,7 +1,9 @@
 // hubkit._cuda: the one place where CUDA kernels meet Python.
 //
-// Same conventions as bindings.cpp, plus a stream address
-// (torch.cuda.current_stream().cuda_stream) on every launch.
+// Same conventions as bindings.cpp, plus the tensors' device index and a stream
+// address (torch.cuda.current_stream(device).cuda_stream) on every launch: each
+// entry point makes that device current for the launch (DeviceGuard) and restores
+// the caller's.
 #include <cuda_runtime_api.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -33,16 +35,16 @@ PYBIND11_MODULE(_cuda, m) {
 
   m.def("bias_gelu_forward", &hubkit::bias_gelu_forward_cuda, release_gil(),
         py::arg("x"), py::arg("bias"), py::arg("out"), py::arg("rows"), py::arg("cols"),
-        py::arg("dtype"), py::arg("stream"));
+        py::arg("dtype"), py::arg("device"), py::arg("stream"));
   m.def("bias_gelu_backward", &hubkit::bias_gelu_backward_cuda, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("bias"), py::arg("grad_in"),
-        py::arg("rows"), py::arg("cols"), py::arg("dtype"), py::arg("stream"));
+        py::arg("rows"), py::arg("cols"), py::arg("dtype"), py::arg("device"), py::arg("stream"));
 
   m.def("conv2d_forward", &hubkit::conv2d_forward_cuda, release_gil(),
         py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("dims"),
-        py::arg("dtype"), py::arg("stream"));
+        py::arg("dtype"), py::arg("device"), py::arg("stream"));
   m.def("conv2d_backward", &hubkit::conv2d_backward_cuda, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
         py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"),
-        py::arg("stream"));
+        py::arg("device"), py::arg("stream"));
 }

@@ -17,6 +17,36 @@ inline cudaStream_t as_stream(std::uintptr_t stream) {
   return reinterpret_cast<cudaStream_t>(stream);
 }
 
+// Sets the current CUDA device for one launch and restores the caller's on every exit,
+// so a tensor on cuda:1 is computed on cuda:1 whatever the calling thread had set.
+// Python passes the tensor's device index with its current stream (hubkit._ext.cuda_launch).
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    if (cudaGetDevice(&previous_) != cudaSuccess) {
+      cudaGetLastError();  // clear it: the error below says what failed
+      throw std::runtime_error("no CUDA device: cudaGetDevice failed");
+    }
+    if (device != previous_) {
+      const cudaError_t err = cudaSetDevice(device);
+      if (err != cudaSuccess) {
+        throw std::runtime_error("cudaSetDevice(" + std::to_string(device) +
+                                 "): " + cudaGetErrorString(err));
+      }
+      changed_ = true;
+    }
+  }
+  ~DeviceGuard() {
+    if (changed_) cudaSetDevice(previous_);  // never throws from a destructor
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+  bool changed_ = false;
+};
+
 // Turn a failed launch into a Python RuntimeError naming the kernel.
 inline void check_launch(const char* kernel) {
   cudaError_t err = cudaGetLastError();

@@ -58,7 +58,8 @@ void launch_backward(std::uintptr_t g, std::uintptr_t x, std::uintptr_t b, std::
 
 void bias_gelu_forward_cuda(std::uintptr_t x, std::uintptr_t bias, std::uintptr_t out,
                             std::int64_t rows, std::int64_t cols, int dtype,
-                            std::uintptr_t stream) {
+                            int device, std::uintptr_t stream) {
+  const DeviceGuard guard(device);
   switch (to_dtype(dtype)) {
     case DType::f32: return launch_forward<float>(x, bias, out, rows, cols, stream);
     case DType::f16: return launch_forward<__half>(x, bias, out, rows, cols, stream);
@@ -69,7 +70,8 @@ void bias_gelu_forward_cuda(std::uintptr_t x, std::uintptr_t bias, std::uintptr_
 
 void bias_gelu_backward_cuda(std::uintptr_t grad_out, std::uintptr_t x, std::uintptr_t bias,
                              std::uintptr_t grad_in, std::int64_t rows, std::int64_t cols,
-                             int dtype, std::uintptr_t stream) {
+                             int dtype, int device, std::uintptr_t stream) {
+  const DeviceGuard guard(device);
   switch (to_dtype(dtype)) {
     case DType::f32: return launch_backward<float>(grad_out, x, bias, grad_in, rows, cols, stream);
     case DType::f16: return launch_backward<__half>(grad_out, x, bias, grad_in, rows, cols, stream);

@@ -1,4 +1,4 @@
-// CUDA fused bias + GELU; same contract as bias_gelu.h plus a stream.
+// CUDA fused bias + GELU; same contract as bias_gelu.h plus a device and a stream.
 #pragma once
 #include <cstdint>
 
@@ -7,9 +7,9 @@ namespace hubkit {
 // dtype: f32, f16 or bf16 (float32 math inside).
 void bias_gelu_forward_cuda(std::uintptr_t x, std::uintptr_t bias, std::uintptr_t out,
                             std::int64_t rows, std::int64_t cols, int dtype,
-                            std::uintptr_t stream);
+                            int device, std::uintptr_t stream);
 void bias_gelu_backward_cuda(std::uintptr_t grad_out, std::uintptr_t x, std::uintptr_t bias,
                              std::uintptr_t grad_in, std::int64_t rows, std::int64_t cols,
-                             int dtype, std::uintptr_t stream);
+                             int dtype, int device, std::uintptr_t stream);
 
 }  // namespace hubkit

@@ -229,7 +229,8 @@ void backward(std::uintptr_t gy, std::uintptr_t x, std::uintptr_t w, std::uintpt
 
 void conv2d_forward_cuda(std::uintptr_t x, std::uintptr_t w, std::uintptr_t bias,
                          std::uintptr_t y, const std::vector<std::int64_t>& dims, int dtype,
-                         std::uintptr_t stream) {
+                         int device, std::uintptr_t stream) {
+  const DeviceGuard guard(device);
   const Geo g = geo(dims);
   switch (to_dtype(dtype)) {
     case DType::f32: return forward<float>(x, w, bias, y, g, as_stream(stream));
@@ -242,7 +243,8 @@ void conv2d_forward_cuda(std::uintptr_t x, std::uintptr_t w, std::uintptr_t bias
 void conv2d_backward_cuda(std::uintptr_t grad_y, std::uintptr_t x, std::uintptr_t w,
                           std::uintptr_t grad_x, std::uintptr_t grad_w, std::uintptr_t grad_b,
                           const std::vector<std::int64_t>& dims, int dtype,
-                          std::uintptr_t stream) {
+                          int device, std::uintptr_t stream) {
+  const DeviceGuard guard(device);
   const Geo g = geo(dims);
   const cudaStream_t st = as_stream(stream);
   switch (to_dtype(dtype)) {

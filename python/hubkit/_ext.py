@@ -70,6 +70,13 @@ def dtype_code(dtype: torch.dtype) -> int:
         raise ValueError(f"dtype {dtype} has no compiled kernel") from None
 
 
-def stream_address(device: torch.device) -> int:
-    """The current CUDA stream of `device` as an integer for the CUDA launches."""
-    return torch.cuda.current_stream(device).cuda_stream
+def cuda_launch(device: torch.device) -> tuple[int, int]:
+    """(device index, current stream address) of `device`: the last two arguments of every
+    hubkit._cuda launch, which sets that device for the launch and restores the caller's.
+
+    Example:
+        >>> cuda_launch(torch.device("cuda", 1))  # doctest: +SKIP
+        (1, 94823645731232)
+    """
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return index, torch.cuda.current_stream(device).cuda_stream

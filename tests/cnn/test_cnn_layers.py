@@ -88,3 +88,14 @@ def test_pool_layers_match_the_numpy_reference(gen):
                                reference.max_pool2d(x.numpy(), 3, 2, 1))
     torch.testing.assert_close(hubkit.nn.AvgPool2d(2)(x).numpy(),
                                reference.avg_pool2d(x.numpy(), 2))
+
+
+@pytest.mark.parametrize("layer,channels", [
+    (lambda: hubkit.nn.Conv2d(3, 64, 3), 1),
+    (lambda: hubkit.nn.Conv2d(4, 8, 3, groups=2), 2),
+])
+def test_conv2d_layer_channel_mismatch_is_worded_from_the_layer(layer, channels):
+    conv = layer()
+    with pytest.raises(ValueError, match=f"layer expects {conv.in_channels} input channels, "
+                                         f"input has {channels}"):
+        conv(torch.randn(2, channels, 8, 8))

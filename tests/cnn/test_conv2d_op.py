@@ -122,7 +122,9 @@ def test_conv2d_passes_opcheck(backend, device, dtype, gen):
     torch.library.opcheck(torch.ops.hubkit.conv2d.default, (x, w, None, *args))
     gy = torch.randn(2, 6, 4, 4, generator=gen).to(device, dtype)
     torch.library.opcheck(torch.ops.hubkit.conv2d_backward.default,
-                          (gy, x.detach(), w.detach(), *args))
+                          (gy, x.detach(), w.detach(), b.detach(), *args))
+    torch.library.opcheck(torch.ops.hubkit.conv2d_backward.default,
+                          (gy, x.detach(), w.detach(), None, *args))
 
 
 def test_conv2d_without_bias_gives_no_bias_grad_and_matches_torch(gen):

@@ -51,7 +51,7 @@ def _forward_cuda(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     y = torch.empty_like(x)
     _ext.cuda_module().bias_gelu_forward(x.data_ptr(), b.data_ptr(), y.data_ptr(),
                                          x.numel() // max(b.numel(), 1), b.numel(),
-                                         _ext.dtype_code(x.dtype), _ext.stream_address(x.device))
+                                         _ext.dtype_code(x.dtype), *_ext.cuda_launch(x.device))
     return y
 
 
@@ -60,7 +60,7 @@ def _backward_cuda(g: torch.Tensor, x: torch.Tensor, b: torch.Tensor) -> torch.T
     _ext.cuda_module().bias_gelu_backward(g.data_ptr(), x.data_ptr(), b.data_ptr(),
                                           gx.data_ptr(), x.numel() // max(b.numel(), 1),
                                           b.numel(), _ext.dtype_code(x.dtype),
-                                          _ext.stream_address(x.device))
+                                          *_ext.cuda_launch(x.device))
     return gx
 
 

@@ -53,6 +53,9 @@ class Conv2d(nn.Conv2d):
                       bias: torch.Tensor | None) -> torch.Tensor:
         if x.dim() == 3:  # unbatched (C, H, W), as torch.nn.Conv2d accepts
             return self._conv_forward(x.unsqueeze(0), weight, bias).squeeze(0)
+        if x.dim() == 4 and x.shape[1] != self.in_channels:
+            raise ValueError(f"input: layer expects {self.in_channels} input channels, input has "
+                             f"{x.shape[1]} (shape {tuple(x.shape)}, read as (N, C, H, W))")
         if self.padding_mode != "zeros":
             x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             padding = (0, 0)

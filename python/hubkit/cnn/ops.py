@@ -1,9 +1,8 @@
 """`hubkit::conv2d`: 2D convolution as a torch op with reference, cpp and cuda backends.
 
-Follows the op template of `hubkit.activations.ops`: the public `conv2d`
-checks every argument and resolves the backend; `hubkit::conv2d` and
-`hubkit::conv2d_backward` are custom ops with fake (meta) kernels, wired
-together with `register_autograd`.
+One `hubkit._op.Op` declaration registers `hubkit::conv2d` and
+`hubkit::conv2d_backward` (custom ops with fake kernels and autograd); the
+public `conv2d` checks every argument, then calls it.
 
 Backends:
     reference  torch tensor ops doing the im2col + matmul of `hubkit.cnn.reference`
@@ -18,7 +17,8 @@ from __future__ import annotations
 import torch
 
 from hubkit import _checks, _ext
-from hubkit._backend import OpBackends, resolve
+from hubkit._backend import OpBackends
+from hubkit._op import Op
 from hubkit.cnn.reference import out_size
 
 SPEC = OpBackends("conv2d", cpu=("cpp", "reference"), cuda=("cuda", "reference"))
@@ -84,7 +84,7 @@ def conv2d_im2col_torch(x, w, b, stride, padding, dilation, groups):
     return y + b.reshape(1, k, 1, 1) if b is not None else y
 
 
-def _backward_reference(gy, x, w, stride, padding, dilation, groups):
+def _backward_reference(gy, x, w, b, stride, padding, dilation, groups):
     n, k, r, s = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     gyg = gy.reshape(n, groups, k // groups, -1)  # (N, G, Kg, P*Q)
     cols = _im2col(x, r, s, stride, padding, dilation).reshape(n, groups, -1, gyg.shape[-1])
@@ -95,7 +95,7 @@ def _backward_reference(gy, x, w, stride, padding, dilation, groups):
     return gx.contiguous(), gw, gy.sum((0, 2, 3))
 
 
-def _forward_compiled(x, w, b, stride, padding, dilation, groups, module, *extra):
+def _forward_compiled(module, x, w, b, stride, padding, dilation, groups, *extra):
     d = _dims(x, w, stride, padding, dilation, groups)
     y = x.new_empty(d[0], d[4], d[7], d[8])
     module.conv2d_forward(x.data_ptr(), w.data_ptr(), 0 if b is None else b.data_ptr(),
@@ -103,7 +103,7 @@ def _forward_compiled(x, w, b, stride, padding, dilation, groups, module, *extra
     return y
 
 
-def _backward_compiled(gy, x, w, stride, padding, dilation, groups, module, *extra):
+def _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups, *extra):
     gx, gw, gb = torch.empty_like(x), torch.empty_like(w), w.new_empty(w.shape[0])
     module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), gx.data_ptr(),
                            gw.data_ptr(), gb.data_ptr(),
@@ -112,69 +112,36 @@ def _backward_compiled(gy, x, w, stride, padding, dilation, groups, module, *ext
     return gx, gw, gb
 
 
-def _forward(backend: str, *args):
-    if backend == "reference":
-        return conv2d_im2col_torch(*args)
-    if backend == "cpp":
-        return _forward_compiled(*args, _ext.cpp_module())
-    return _forward_compiled(*args, _ext.cuda_module(), _ext.stream_address(args[0].device))
+def _forward_cpp(*args):
+    return _forward_compiled(_ext.cpp_module(), *args)
 
 
-def _backward(backend: str, *args):
-    if backend == "reference":
-        return _backward_reference(*args)
-    if backend == "cpp":
-        return _backward_compiled(*args, _ext.cpp_module())
-    return _backward_compiled(*args, _ext.cuda_module(), _ext.stream_address(args[0].device))
+def _backward_cpp(*args):
+    return _backward_compiled(_ext.cpp_module(), *args)
 
 
-@torch.library.custom_op("hubkit::conv2d", mutates_args=())
-def _conv2d_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-               stride: list[int], padding: list[int], dilation: list[int], groups: int,
-               backend: str) -> torch.Tensor:
-    _checks.tensor("x", x, dtypes=DTYPES[backend])
-    b = bias.contiguous() if bias is not None else None
-    return _forward(backend, x.contiguous(), weight.contiguous(), b, stride, padding, dilation,
-                    groups).contiguous()
+def _forward_cuda(*args):
+    return _forward_compiled(_ext.cuda_module(), *args, *_ext.cuda_launch(args[0].device))
 
 
-@_conv2d_op.register_fake
-def _(x, weight, bias, stride, padding, dilation, groups, backend):
+def _backward_cuda(*args):
+    return _backward_compiled(_ext.cuda_module(), *args, *_ext.cuda_launch(args[0].device))
+
+
+def _fake(x, weight, bias, stride, padding, dilation, groups):
     d = _dims(x, weight, stride, padding, dilation, groups)
     return x.new_empty(d[0], d[4], d[7], d[8])
 
 
-@torch.library.custom_op("hubkit::conv2d_backward", mutates_args=())
-def _conv2d_backward_op(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                        stride: list[int], padding: list[int], dilation: list[int], groups: int,
-                        backend: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    _checks.tensor("x", x, dtypes=DTYPES[backend])
-    gx, gw, gb = _backward(backend, grad.contiguous(), x.contiguous(), weight.contiguous(),
-                           stride, padding, dilation, groups)
-    return gx.contiguous(), gw.contiguous(), gb.contiguous()
-
-
-@_conv2d_backward_op.register_fake
-def _(grad, x, weight, stride, padding, dilation, groups, backend):
-    return (torch.empty_like(x, memory_format=torch.contiguous_format),
-            torch.empty_like(weight, memory_format=torch.contiguous_format),
-            weight.new_empty(weight.shape[0]))
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    x, weight, bias, stride, padding, dilation, groups, backend = inputs
-    ctx.save_for_backward(x, weight)
-    ctx.has_bias = bias is not None
-    ctx.conf = (stride, padding, dilation, groups, backend)
-
-
-def _autograd_backward(ctx, grad: torch.Tensor):
-    x, weight = ctx.saved_tensors
-    gx, gw, gb = torch.ops.hubkit.conv2d_backward(grad, x, weight, *ctx.conf)
-    return gx, gw, (gb if ctx.has_bias else None), None, None, None, None, None
-
-
-_conv2d_op.register_autograd(_autograd_backward, setup_context=_setup_context)
+CONV2D = Op(
+    name="conv2d",
+    args="Tensor x, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, "
+         "int groups",
+    outputs=("y",), backends=SPEC, dtypes=DTYPES,
+    forward={"reference": conv2d_im2col_torch, "cpp": _forward_cpp, "cuda": _forward_cuda},
+    backward={"reference": _backward_reference, "cpp": _backward_cpp, "cuda": _backward_cuda},
+    fake=_fake, differentiable=("x", "weight", "bias"),
+)
 
 
 def _pair_arg(name: str, v, *, minimum: int) -> list[int]:
@@ -246,6 +213,4 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         if size + 2 * pad[axis] < dil[axis] * (kern - 1) + 1:
             raise ValueError(f"weight: kernel extent {dil[axis] * (kern - 1) + 1} is larger "
                              f"than the padded input ({size} + 2*{pad[axis]}) on axis {axis + 2}")
-    name = resolve(SPEC, device, backend)
-    _checks.tensor("x", x, dtypes=DTYPES[name])
-    return torch.ops.hubkit.conv2d(x, weight, bias, st, pad, dil, groups, name)
+    return CONV2D(x, weight, bias, st, pad, dil, groups, device=device, backend=backend)
