@@ -52,3 +52,15 @@ def test_exploration_study_writes_a_png(tmp_path):
     path = tmp_path / "study.png"
     qlearning.plot_study(results, path, window=20)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_qlearning_command_has_help_and_writes_only_under_out(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    with pytest.raises(SystemExit) as exit_:
+        qlearning.main(["--help"])
+    assert exit_.value.code == 0 and "--out" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    qlearning.main(["--episodes", "50", "--out", str(tmp_path / "run")])
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["exploration.png"]
+    assert "wrote 1 file(s)" in capsys.readouterr().out

@@ -132,8 +132,11 @@ def greedy_success(Q: np.ndarray, cfg: QLearningConfig, episodes: int = 1_000,
 
 
 def exploration_study(epsilons=(0.0, 0.01, 0.1, 0.3, 1.0), decay: bool = True,
-                      seeds=(0, 1, 2), cfg: QLearningConfig | None = None) -> dict:
+                      seeds=(0, 1, 2), cfg: QLearningConfig | None = None,
+                      progress=None) -> dict:
     """Train with each constant eps (and the decaying schedule) over several seeds.
+
+    `progress` (a `hubkit.runlog.Progress`, total = schedules x seeds) advances per run.
 
     Returns:
         {label: {"curve": (episodes,) mean training return per episode over seeds,
@@ -151,6 +154,8 @@ def exploration_study(epsilons=(0.0, 0.01, 0.1, 0.3, 1.0), decay: bool = True,
             Q, returns = train(run_cfg, schedule)
             curves.append(returns)
             greedy.append(greedy_success(Q, run_cfg, episodes=200, seed=10_000 + seed))
+            if progress is not None:
+                progress.update(greedy_success=greedy[-1])
         results[label] = {"curve": np.mean(curves, axis=0), "greedy": float(np.mean(greedy))}
     return results
 
@@ -179,14 +184,23 @@ def plot_study(results: dict, path, window: int = 200) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    """`python -m hubkit.rl.qlearning`: run the exploration study, write exploration.png."""
-    results = exploration_study()
+def main(argv: list[str] | None = None) -> None:
+    """`python -m hubkit.rl.qlearning`: the exploration study on FrozenLake, as a PNG."""
+    from hubkit import runlog
+
+    p = runlog.parser("python -m hubkit.rl.qlearning", __doc__, "qlearning")
+    p.add_argument("--episodes", type=int, default=QLearningConfig.episodes)
+    args = p.parse_args(argv)
+    outputs = runlog.Outputs(args.out, "qlearning")
+    cfg = QLearningConfig(episodes=args.episodes)
+    runs = (5 + 1) * 3  # the default epsilons and the decaying schedule, three seeds each
+    with runlog.quiet_third_party(), runlog.Progress(runs, "run", enabled=not args.quiet) as bar:
+        results = exploration_study(cfg=cfg, progress=bar)
     for label, res in results.items():
         print(f"{label:>14}: greedy success {res['greedy']:.2f}, "
               f"training return {res['curve'].mean():.3f}")
-    plot_study(results, "exploration.png")
-    print("wrote exploration.png")
+    plot_study(results, outputs.path("exploration.png"))
+    outputs.report()
 
 
 if __name__ == "__main__":
