@@ -460,9 +460,13 @@ def _block_forbidden_kernels(forbidden) -> None:
     The dispatch guard flags a forbidden call; this makes it useless too, even if
     the learner's code leaves the guard: the op no longer computes anything here.
     """
+    import warnings
+
     from hubkit.check.guards import forbidden_message
 
     libs = _KERNEL_BLOCKS
+    warnings.filterwarnings("ignore", message=".*Overriding a previously registered kernel.*")
+    warnings.filterwarnings("ignore", message=".*Warning only once for all operators.*")
     for name in forbidden:
         ns, _, op = name.partition("::")
         if ns != "aten":

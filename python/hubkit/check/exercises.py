@@ -36,12 +36,19 @@ class ExerciseError(ValueError):
 
 @dataclass(frozen=True)
 class Wrong:
-    """A known-wrong implementation the checker must reject with `expect` in its message."""
+    """A known-wrong implementation the checker must reject with `expect` in its message.
+
+    Cheats (`cheats/` beside `wrong/`) are the same shape: code that tries to pass
+    without doing the work (calling hubkit's reference, forging a verdict, ...).
+    A cheat with `timed_min_s` computes the right answer while forging its clock:
+    it must pass, timed on the grader's clock at no less than `timed_min_s` per call.
+    """
 
     file: str
     expect: str
     replaces: str
     why: str = ""
+    timed_min_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -70,6 +77,7 @@ class Exercise:
     root: Path
     support: tuple[str, ...] = ()
     wrong: tuple[Wrong, ...] = ()
+    cheats: tuple[Wrong, ...] = ()
     timeout: float = 60.0
     op: str | None = None
     requires: tuple[str, ...] = ()
@@ -149,12 +157,13 @@ def load_exercise(folder: Path) -> Exercise:
         if kind not in KINDS:
             raise ExerciseError(f"{path}: kind must be one of {KINDS}, got {kind!r}")
         files = tuple(data["files"])
-        wrong = tuple(Wrong(w["file"], w["expect"], w.get("replaces", files[0]), w.get("why", ""))
-                      for w in data.get("wrong", []))
+        wrong = _known(data.get("wrong", []), files)
+        cheats = _known(data.get("cheat", []), files)
         ex = Exercise(id=data["id"], title=data["title"], section=str(data["section"]),
                       kind=kind, implements=data["implements"], files=files,
                       entry=data["entry"], hints=tuple(data.get("hints", ())),
                       root=Path(folder), support=tuple(data.get("support", ())), wrong=wrong,
+                      cheats=cheats,
                       timeout=float(data.get("timeout", 60)), op=data.get("op"),
                       requires=tuple(data.get("requires", ())),
                       build=data.get("build"), memory_gb=float(data.get("memory_gb", 8)))
@@ -163,6 +172,11 @@ def load_exercise(folder: Path) -> Exercise:
     if ex.id != Path(folder).name:
         raise ExerciseError(f"{path}: id {ex.id!r} must equal the folder name")
     return ex
+
+
+def _known(entries: list[dict], files: tuple[str, ...]) -> tuple[Wrong, ...]:
+    return tuple(Wrong(w["file"], w["expect"], w.get("replaces", files[0]), w.get("why", ""),
+                       w.get("timed_min_s")) for w in entries)
 
 
 def make_starter(solution: str, kind: str) -> str:
