@@ -129,7 +129,9 @@ def test_lora_linear_passes_opcheck(backend, device, dtype, gen):
     x, w, b, a, bb = _inputs((5,), 19, 11, 3, dtype, device, gen)
     torch.library.opcheck(torch.ops.hubkit.lora_linear.default, (x, w, b, a, bb, 0.5, backend))
     g = torch.randn(5, 11, generator=gen).to(device, dtype)
-    args = (g, x.detach(), w, a.detach(), bb.detach(), 0.5, backend)
+    args = (g, x.detach(), w, b.detach(), a.detach(), bb.detach(), 0.5, backend)
+    torch.library.opcheck(torch.ops.hubkit.lora_linear_backward.default, args)
+    args = (g, x.detach(), w, None, a.detach(), bb.detach(), 0.5, backend)
     torch.library.opcheck(torch.ops.hubkit.lora_linear_backward.default, args)
 
 

@@ -17,7 +17,8 @@ import math
 import torch
 
 from hubkit import _checks
-from hubkit._backend import OpBackends, resolve
+from hubkit._backend import OpBackends
+from hubkit._op import Op
 from hubkit.peft import reference
 
 SPEC = OpBackends("lora_linear", cpu=("reference",), cuda=("triton", "reference"),
@@ -29,8 +30,21 @@ DTYPES = {
 }
 
 
-def _forward_reference(x, weight, bias, lora_a, lora_b, scale):
-    return reference.lora_linear_reference(x, weight, bias, lora_a, lora_b, scale)
+def _on_rows(forward):
+    """A kernel on (M, K) rows -> one on x of (..., K); W stays as given (see below)."""
+    def run(x, weight, bias, lora_a, lora_b, scale):
+        y = forward(x.reshape(-1, x.shape[-1]), weight, bias, lora_a, lora_b, scale)  # (M, N)
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+    return run
+
+
+def _backward_on_rows(backward):
+    """A backward kernel on rows -> (grad_x, grad_bias, grad_a, grad_b) for x of (..., K)."""
+    def run(grad, x, weight, bias, lora_a, lora_b, scale):
+        g = grad.reshape(-1, grad.shape[-1])  # (M, N)
+        gx, ga, gb = backward(g, x.reshape(-1, x.shape[-1]), weight, lora_a, lora_b, scale)
+        return gx.reshape(x.shape), g.sum(0) if bias is not None else None, ga, gb
+    return run
 
 
 def _backward_reference(grad, x, weight, lora_a, lora_b, scale):
@@ -51,64 +65,22 @@ def _backward_triton(grad, x, weight, lora_a, lora_b, scale):
     return lora_backward(grad, x, weight, lora_a, lora_b, scale)
 
 
-_FORWARD = {"reference": _forward_reference, "triton": _forward_triton}
-_BACKWARD = {"reference": _backward_reference, "triton": _backward_triton}
-
-
-def _rows(t: torch.Tensor) -> torch.Tensor:
-    return t.reshape(-1, t.shape[-1]).contiguous()  # (..., C) -> (M, C)
-
-
-@torch.library.custom_op("hubkit::lora_linear", mutates_args=())
-def _lora_linear_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                    lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float,
-                    backend: str) -> torch.Tensor:
-    _checks.tensor("x", x, dtypes=DTYPES[backend])
-    b = bias.contiguous() if bias is not None else None
+LORA_LINEAR = Op(
+    name="lora_linear",
+    args="Tensor x, Tensor weight, Tensor? bias, Tensor lora_a, Tensor lora_b, float scale",
+    outputs=("y",), backends=SPEC, dtypes=DTYPES,
+    forward={"reference": _on_rows(reference.lora_linear_reference),
+             "triton": _on_rows(_forward_triton)},
+    backward={"reference": _backward_on_rows(_backward_reference),
+              "triton": _backward_on_rows(_backward_triton)},
+    fake=lambda x, weight, bias, lora_a, lora_b, scale: x.new_empty(*x.shape[:-1],
+                                                                    weight.shape[0]),
+    # W is frozen: it gets no gradient (the public function refuses one that requires grad).
+    differentiable=("x", "bias", "lora_a", "lora_b"),
     # subtle: W stays as given; a transposed view (GPT-2's Conv1D) is read by strides,
     # not copied on every call.
-    y = _FORWARD[backend](_rows(x), weight, b, lora_a.contiguous(), lora_b.contiguous(),
-                          scale)  # (M, N)
-    return y.reshape(*x.shape[:-1], weight.shape[0]).contiguous()
-
-
-@_lora_linear_op.register_fake
-def _(x, weight, bias, lora_a, lora_b, scale, backend):
-    return x.new_empty(*x.shape[:-1], weight.shape[0])
-
-
-@torch.library.custom_op("hubkit::lora_linear_backward", mutates_args=())
-def _lora_linear_backward_op(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                             lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float,
-                             backend: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    _checks.tensor("x", x, dtypes=DTYPES[backend])
-    gx, ga, gb = _BACKWARD[backend](_rows(grad), _rows(x), weight, lora_a.contiguous(),
-                                    lora_b.contiguous(), scale)
-    return gx.reshape(x.shape).contiguous(), ga.contiguous(), gb.contiguous()
-
-
-@_lora_linear_backward_op.register_fake
-def _(grad, x, weight, lora_a, lora_b, scale, backend):
-    return (torch.empty_like(x, memory_format=torch.contiguous_format),
-            torch.empty_like(lora_a, memory_format=torch.contiguous_format),
-            torch.empty_like(lora_b, memory_format=torch.contiguous_format))
-
-
-def _setup_context(ctx, inputs, output) -> None:
-    x, weight, bias, lora_a, lora_b, scale, backend = inputs
-    ctx.save_for_backward(x, weight, lora_a, lora_b)
-    ctx.scale, ctx.backend, ctx.has_bias = scale, backend, bias is not None
-
-
-def _backward(ctx, grad: torch.Tensor):
-    x, weight, lora_a, lora_b = ctx.saved_tensors
-    gx, ga, gb = torch.ops.hubkit.lora_linear_backward(grad, x, weight, lora_a, lora_b,
-                                                       ctx.scale, ctx.backend)
-    gbias = grad.reshape(-1, grad.shape[-1]).sum(0) if ctx.has_bias else None
-    return gx, None, gbias, ga, gb, None, None  # W is frozen: no gradient
-
-
-_lora_linear_op.register_autograd(_backward, setup_context=_setup_context)
+    strided=("weight",),
+)
 
 
 def _check_shapes(x, weight, bias, lora_a, lora_b) -> None:
@@ -166,6 +138,5 @@ def lora_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
                          "weight.requires_grad_(False)")
     _checks.same_dtype(x=x, weight=weight, bias=bias, lora_a=lora_a, lora_b=lora_b)
     device = _checks.same_device(x=x, weight=weight, bias=bias, lora_a=lora_a, lora_b=lora_b)
-    name = resolve(SPEC, device, backend)
-    _checks.tensor("x", x, dtypes=DTYPES[name])
-    return torch.ops.hubkit.lora_linear(x, weight, bias, lora_a, lora_b, float(scale), name)
+    return LORA_LINEAR(x, weight, bias, lora_a, lora_b, float(scale), device=device,
+                       backend=backend)
