@@ -1,7 +1,8 @@
 // CPU kernels for fused bias + GELU. One pass over memory: rows are split
 // across OpenMP threads, and each row is a `#pragma omp simd` loop whose erf
-// and exp calls go to glibc's vector math (vector_math.h), built for AVX-512,
-// AVX2 and plain x86-64 and picked at load time.
+// and exp calls go to glibc's vector math where the running glibc has it
+// (vector_math.h), built for AVX-512, AVX2 and plain x86-64 and picked at
+// load time.
 #include "bias_gelu/bias_gelu.h"
 
 #include <cmath>
