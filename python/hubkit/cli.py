@@ -221,6 +221,8 @@ def exit_status(results: list) -> int:
 
 def cmd_check(args) -> int:
     """Grade your implementation of an exercise (or, with --all, every exercise)."""
+    if args.self_test:
+        return _self_test(args.exercise)
     if args.all == (args.exercise is not None):
         raise UserError("give one exercise id, or --all")
     if args.only and not args.all:
@@ -239,6 +241,23 @@ def cmd_check(args) -> int:
         out.print(f"[dim]added to your history: hubkit progress --history {ex.id}[/dim]")
     _write_json([result], args.json)
     return exit_status([result])
+
+
+def _self_test(exercise: str | None) -> int:
+    """hubkit.check.selftest: one line per expectation; exit 1 if any is not met."""
+    from hubkit.check.selftest import self_test
+
+    out = console()
+
+    def report(row) -> None:
+        mark = "[green]ok[/green]  " if row.ok else "[bold red]FAIL[/bold red]"
+        out.print(f"{mark} {row.exercise:24} {row.impl:34} {row.detail}", markup=True,
+                  highlight=False)
+
+    rows = self_test(exercise, report)
+    bad = [r for r in rows if not r.ok]
+    out.print(f"{len(rows) - len(bad)} of {len(rows)} expectations met")
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _selected(pattern: str | None) -> list:
@@ -426,6 +445,9 @@ def _check_parser(sub) -> None:
     p.add_argument("--no-time", action="store_true",
                    help="Skip timing (correctness only; quicker for first versions).")
     p.add_argument("--fast", action="store_true", help="Fewer, smaller cases.")
+    p.add_argument("--self-test", action="store_true",
+                   help="For exercise authors: every solution passes, every starter is not "
+                   "implemented yet, every wrong version and cheat is rejected as expected.")
     p.add_argument("--json", type=Path, default=None, help="Write the results here as JSON.")
     _workspace_option(p)
 

@@ -115,3 +115,12 @@ def test_rounding_noise_on_an_exactly_zero_output_passes():
     assert_close(torch.full((4, 16), 3e-7), want, dtype=torch.float32)
     assert "differ from the reference" in _message(torch.full((4, 16), 1e-3), want,
                                                     dtype=torch.float32)
+
+
+def test_errors_in_the_last_row_of_every_plane_get_the_last_row_hint():
+    want = torch.randn(2, 3, 5, 7, dtype=torch.float64)
+    got = want.clone()
+    got[:, :, -1, :] += 1.0  # e.g. an out-of-bounds read at the bottom edge of each image
+    with pytest.raises(CheckFailure) as err:
+        assert_close(got, want, name="output")
+    assert "last row" in str(err.value) and "every 5 x 7 plane" in str(err.value)

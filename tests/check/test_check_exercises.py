@@ -1,5 +1,6 @@
 """Every exercise: the shipped solution passes, the starter is "not implemented yet",
-and every known-wrong implementation is rejected with its specific message.
+and every known-wrong implementation and every shipped cheat is rejected with its
+specific message (a forged-clock cheat passes, timed on the grader's clock).
 
 Parametrized over exercises/*/exercise.toml, so a new exercise is covered by
 adding its folder. Runs in the checker's fast mode (small cases, no timing).
@@ -36,6 +37,8 @@ def _params():
         out.append(pytest.param(ex.id, "starter", id=f"{ex.id}-starter"))
         for w in ex.wrong:
             out.append(pytest.param(ex.id, f"wrong:{w.file}", id=f"{ex.id}-wrong-{w.name}"))
+        for c in ex.cheats:
+            out.append(pytest.param(ex.id, f"cheat:{c.file}", id=f"{ex.id}-cheat-{c.name}"))
     return out
 
 
@@ -71,9 +74,14 @@ def test_exercise_verdict(exercise_id: str, impl: str, tmp_path: Path):
         assert result.status == "not_implemented", f"{result.status}: {result.message}"
         assert NOT_IMPLEMENTED in result.message
         return
-    wrong = next(w for w in ex.wrong if f"wrong:{w.file}" == impl)
+    wrong = next(w for w in (*ex.wrong, *ex.cheats) if impl.endswith(f":{w.file}"))
     files = dict(ex.solution_files())
     files[wrong.replaces] = wrong.source(ex, tmp_path)
+    if wrong.timed_min_s is not None:  # a forged clock: correct, and timed from outside
+        result = run_check(ex, files, impl=impl, fast=True, timing=True)
+        assert result.status == "pass", f"{result.status}: {result.message}"
+        assert min(result.timings["rounds"]["learner"]) >= wrong.timed_min_s
+        return
     result = run_check(ex, files, impl=impl, fast=True, timing=False)
     assert result.status != "pass", f"{wrong.file} passed the checker"
     assert wrong.expect in result.message, (

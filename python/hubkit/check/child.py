@@ -21,6 +21,7 @@ then pay the same transfer costs as the learner's code.
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -66,18 +67,25 @@ class _Unavailable:
                              "hubkit's own implementations are out of reach in the checker")
 
 
+def _stub_attr(module: str, attr: str):
+    if attr.startswith("__"):  # __file__, __spec__ probes (inspect, triton) see a plain module
+        raise AttributeError(attr)
+    return _Unavailable(f"{module}.{attr}")
+
+
 class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves every hubkit module outside hubkit.check as an empty stub."""
+    """Serves every hubkit module outside hubkit.check and hubkit.exercise_support as a stub."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("hubkit.") and not name.startswith("hubkit.check"):
+        real = ("hubkit.check", "hubkit.exercise_support")  # the grader's own code
+        if name.startswith("hubkit.") and not name.startswith(real):
             return importlib.machinery.ModuleSpec(name, self, is_package=True)
         return None
 
     def create_module(self, spec):
         module = types.ModuleType(spec.name)
         module.__path__ = []
-        module.__getattr__ = lambda attr, _n=spec.name: _Unavailable(f"{_n}.{attr}")
+        module.__getattr__ = functools.partial(_stub_attr, spec.name)
         return module
 
     def exec_module(self, module):

@@ -211,6 +211,14 @@ def _tail_hint(bad: torch.Tensor) -> str:
     if len(cols_bad) and int(cols_bad[0]) > 0 and bool(rows[int(cols_bad[0]):].all()):
         return (f"only the last columns are wrong (from column {int(cols_bad[0])} of {ncols}): "
                 "a tail your loop or mask does not cover")
+    if bad.dim() >= 3:  # (..., rows, cols): the last rows of every plane (an image, a head)
+        per_row = bad.transpose(-2, -1).reshape(-1, bad.shape[-2]).any(0)
+        first = per_row.nonzero().flatten()
+        if len(first) and int(first[0]) > 0 and bool(per_row[int(first[0]):].all()):
+            return (f"only the last row{'s' if int(first[0]) < bad.shape[-2] - 1 else ''} of "
+                    f"every {bad.shape[-2]} x {ncols} plane are wrong (from row {int(first[0])}): "
+                    "a read or loop bound past the last row (an out-of-bounds index at the "
+                    "bottom edge, or padding not handled there)")
     lead = bad.reshape(-1, ncols).any(1)  # per flattened row
     rows_bad = lead.nonzero().flatten()
     if len(rows_bad) and int(rows_bad[0]) > 0 and bool(lead[int(rows_bad[0]):].all()):
