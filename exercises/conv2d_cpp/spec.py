@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from hubkit.check import OpSpec
-from hubkit.check.conv2d_cases import FORBIDDEN, call_kernel, conv_case, conv_cases, reference_torch
 from hubkit.cnn.ops import conv2d as hubkit_conv2d
+from hubkit.exercise_support.conv2d_cases import (
+    FORBIDDEN,
+    call_kernel,
+    conv_case,
+    conv_cases,
+    reference_torch,
+)
 
 SPEC = OpSpec(
     reference=reference_torch,

@@ -5,8 +5,14 @@ from __future__ import annotations
 import torch
 
 from hubkit.check import CheckContext, OpSpec
-from hubkit.check.conv2d_cases import FORBIDDEN, call_kernel, conv_case, conv_cases, reference_torch
 from hubkit.cnn.ops import conv2d as hubkit_conv2d
+from hubkit.exercise_support.conv2d_cases import (
+    FORBIDDEN,
+    call_kernel,
+    conv_case,
+    conv_cases,
+    reference_torch,
+)
 
 
 def call(learner, ctx: CheckContext, x, weight, bias, stride, padding, dilation, groups):

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from hubkit.check import Case, CheckContext, OpSpec
-from hubkit.check import conv2d_cases as exercise_cases
 from hubkit.cnn import reference
 from hubkit.cnn.ops import conv2d as hubkit_conv2d
+from hubkit.exercise_support import conv2d_cases as exercise_cases
 
 # The shared configs but the last (a kernel as large as the padded input).
 CONFIGS = exercise_cases.CONFIGS[:5]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubkit.check import CheckContext, CustomSpec
-from hubkit.envs import rollout_check as rc
+from hubkit.exercise_support import rollout_check as rc
 
 
 def check(learner, ctx: CheckContext) -> None:

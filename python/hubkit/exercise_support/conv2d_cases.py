@@ -1,8 +1,7 @@
 """What the conv2d exercises share: the graded cases, a traceable reference and the kernel call.
 
 The NumPy, C++ and CUDA conv2d exercises grade the same convolutions; their
-`spec.py` files import them from here (the checker sits above the cnn slice),
-so a case added for one is added for all.
+`spec.py` files import them from here, so a case added for one is added for all.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import torch
 
 from hubkit.check import Case, CheckContext, randn
-from hubkit.cnn import reference
 from hubkit.cnn.ops import conv2d_im2col_torch
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups): stride != dilation
