@@ -63,13 +63,22 @@ def load_extension() -> ModuleType:
             "install mujoco, then reinstall hubkit (pip install --no-build-isolation hubkit)."
         ) from err
     installed, linked = mujoco.mj_version(), _mujoco.library_version()
-    built = _mujoco.header_version
-    if not installed == linked == built:
+    built, built_with = _mujoco.header_version, _mujoco.built_with_mujoco
+    if not (installed == linked == built and mujoco.__version__ == built_with):
         raise ImportError(
-            f"hubkit._mujoco was built against mujoco {_mujoco.built_with_mujoco} "
-            f"(header {built}) but loaded libmujoco {linked} and mujoco {mujoco.__version__} "
-            f"({installed}) is installed; reinstall hubkit to rebuild it.")
+            f"hubkit._mujoco was built against mujoco {built_with} (header {built}) but "
+            f"mujoco {mujoco.__version__} ({installed}) is installed and libmujoco {linked} "
+            f"loaded. Install the one it was built with: pip install mujoco=={built_with}; "
+            "or reinstall hubkit to rebuild it against this one: "
+            f"pip install --force-reinstall --no-deps --no-build-isolation {_distribution()}")
     return _mujoco
+
+
+def _distribution() -> str:
+    """The name hubkit was installed under (for the reinstall command)."""
+    import importlib.metadata
+
+    return (importlib.metadata.packages_distributions().get("hubkit") or ["hubkit"])[0]
 
 
 def cpp_params(spec: TaskSpec, autoreset: bool = True) -> dict:
