@@ -314,10 +314,11 @@ class _Block(nn.Module):
     """What the encoder and decoder layers share: attention blocks, MLP, norms, residuals."""
 
     def _init_block(self, d_model, nhead, dim_feedforward, dropout, activation, eps, batch_first,
-                    norm_first, bias, attn_names, kw, extra) -> None:
-        for name in attn_names:
+                    norm_first, bias, attn_names, kw, backend, rope) -> None:
+        for i, name in enumerate(attn_names):  # rope: in the self-attention only
             setattr(self, name, MultiheadAttention(d_model, nhead, dropout, bias,
-                                                   batch_first=batch_first, **kw, **extra))
+                                                   batch_first=batch_first, **kw, backend=backend,
+                                                   rope=rope and i == 0))
         self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias, **kw)
@@ -355,7 +356,7 @@ class TransformerEncoderLayer(_Block):
         super().__init__()
         self._init_block(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                          batch_first, norm_first, bias, ("self_attn",),
-                         {"device": device, "dtype": dtype}, {"backend": backend, "rope": rope})
+                         {"device": device, "dtype": dtype}, backend, rope)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """src: (T, N, E), (N, T, E) if batch_first, or (T, E) -> same shape."""
@@ -380,10 +381,7 @@ class TransformerDecoderLayer(_Block):
         super().__init__()
         self._init_block(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                          batch_first, norm_first, bias, ("self_attn", "multihead_attn"),
-                         {"device": device, "dtype": dtype}, {"backend": backend})
-        self.self_attn.rope = rope
-        if rope and self.self_attn.head_dim % 2:
-            raise ValueError(f"rope: needs an even head dim, got {self.self_attn.head_dim}")
+                         {"device": device, "dtype": dtype}, backend, rope)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal: bool = False,
