@@ -27,7 +27,7 @@ _FACADES = ("nn", "ops")
 # The name on the package index ("hubkit" there is an unrelated project).
 DISTRIBUTION = "hubkit-learn"
 _SLICES = ("activations", "attention", "basics", "check", "cnn", "curriculum", "envs",
-           "peft", "rl", "tokenizers")
+           "peft", "rl", "rnn", "tokenizers")
 
 
 def _version() -> str:

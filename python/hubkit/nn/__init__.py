@@ -14,5 +14,6 @@ from hubkit.attention.layers import (  # noqa: F401
 )
 from hubkit.cnn.layers import AvgPool2d, Conv2d, LeNet5, MaxPool2d, ResNet18  # noqa: F401
 from hubkit.peft.hf import LoRALayer  # noqa: F401
+from hubkit.rnn.layers import GRU, LSTM, RNN  # noqa: F401
 
 __all__ = sorted(name for name in dir() if not name.startswith("_"))

@@ -13,5 +13,6 @@ from hubkit.activations.ops import bias_gelu  # noqa: F401
 from hubkit.attention.ops import attention  # noqa: F401
 from hubkit.cnn.ops import conv2d  # noqa: F401
 from hubkit.peft.ops import lora_linear  # noqa: F401
+from hubkit.rnn.ops import lstm  # noqa: F401
 
 __all__ = sorted(name for name in dir() if not name.startswith("_"))

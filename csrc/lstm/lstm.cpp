@@ -1,0 +1,376 @@
+// A whole LSTM layer on the CPU: the input projection for every step as one GEMM,
+// then a recurrent loop whose step is fused (matmul with h_{t-1}, gate math, state
+// update in one pass over the weights).
+//
+// Forward. gates = x W_ih^T + bias for all T*B rows at once (hubkit::gemm). Then one
+// OpenMP team lives for the whole sequence: thread t owns a slice of hidden units
+// and, at every step, computes the 4 gate rows of those units against h_{t-1},
+// applies sigmoid/tanh and writes c_t and h_t for them. Its slice of W_hh, packed
+// once as [unit block][k][gate][unit in block], stays in that core's cache for all
+// T steps; the team meets at one barrier per step (h_t must be complete before
+// step t+1 reads it).
+//
+// Backward (BPTT). Per step, phase A (each thread, its own units): gate gradients
+// dz and the carried dc; barrier; phase B (same units as columns): dh_{t-1} =
+// dz W_hh. After the loop the weight and input gradients are three GEMMs over all
+// steps: grad_x = dZ W_ih, grad_W_ih = dZ^T x, grad_W_hh = dZ^T [h0; y[:-1]].
+#include "lstm/lstm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common.h"
+#include "conv2d/gemm.h"
+#include "vector_math.h"
+
+#define HK_ALWAYS_INLINE inline __attribute__((always_inline))
+
+namespace hubkit {
+namespace {
+
+template <typename T>
+constexpr int kJB = 32 / sizeof(T);  // units per block: one AVX2 vector (8 f32, 4 f64)
+template <typename T>
+constexpr int kKB = 128 / sizeof(T);  // dh columns per block in the backward
+
+template <typename T>
+HK_ALWAYS_INLINE T sigmoid(T z) { return T(1) / (T(1) + vmath::exp(-z)); }
+// subtle: tanh(z) = 2 sigmoid(2z) - 1 keeps the loop on the vectorized exp; the
+// absolute error stays at a few ulps of 1, which is what the outputs need.
+template <typename T>
+HK_ALWAYS_INLINE T tanh_(T z) { return T(2) / (T(1) + vmath::exp(T(-2) * z)) - T(1); }
+
+// One team for the whole sequence only when a step has enough work to pay a barrier.
+int team_size(std::int64_t step_work, std::int64_t parts) {
+  if (step_work < 65536) return 1;
+  return static_cast<int>(std::clamp<std::int64_t>(num_threads(), 1, parts));
+}
+
+struct Dims {
+  std::int64_t T, B, I, H;
+  std::int64_t blocks(int jb) const { return (H + jb - 1) / jb; }
+};
+
+// W_hh (4H, H) -> [block][k][gate][l] with zero rows past H: a block's 4 gate rows
+// for one k are contiguous, so the step reads them as 4*JB consecutive values.
+template <typename T>
+std::vector<T> pack_recurrent(const T* w_hh, std::int64_t H) {
+  constexpr int JB = kJB<T>;
+  const std::int64_t nb = (H + JB - 1) / JB;
+  std::vector<T> wp(nb * H * 4 * JB, T(0));
+  for (std::int64_t blk = 0; blk < nb; ++blk)
+    for (std::int64_t k = 0; k < H; ++k)
+      for (int q = 0; q < 4; ++q)
+        for (int l = 0; l < JB && blk * JB + l < H; ++l)
+          wp[((blk * H + k) * 4 + q) * JB + l] = w_hh[(q * H + blk * JB + l) * H + k];
+  return wp;
+}
+
+// Step t for one block of units and NB batch rows: z = gates_x + h_{t-1} W_hh^T, then
+// the gate math and the state update, written to y and saved.
+template <typename T, int NB>
+HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T* const* c_prev,
+                                    const T* const* gx, T* const* y, T* const* sv,
+                                    std::int64_t H, std::int64_t j0, int n) {
+  constexpr int JB = kJB<T>;
+  T acc[NB][4 * JB];
+  for (int r = 0; r < NB; ++r)
+    for (int m = 0; m < 4 * JB; ++m) acc[r][m] = T(0);
+  for (std::int64_t k = 0; k < H; ++k) {
+    const T* w = wp + k * 4 * JB;
+    for (int r = 0; r < NB; ++r) {
+      const T hv = h_prev[r][k];
+#pragma omp simd
+      for (int m = 0; m < 4 * JB; ++m) acc[r][m] += hv * w[m];
+    }
+  }
+  for (int r = 0; r < NB; ++r) {
+    const T* g = gx[r];
+#pragma omp simd
+    for (int l = 0; l < n; ++l) {
+      const std::int64_t j = j0 + l;
+      const T i = sigmoid(acc[r][l] + g[j]);
+      const T f = sigmoid(acc[r][JB + l] + g[H + j]);
+      const T gg = tanh_(acc[r][2 * JB + l] + g[2 * H + j]);
+      const T o = sigmoid(acc[r][3 * JB + l] + g[3 * H + j]);
+      const T c = f * c_prev[r][j] + i * gg;
+      sv[r][j] = i, sv[r][H + j] = f, sv[r][2 * H + j] = gg, sv[r][3 * H + j] = o;
+      sv[r][4 * H + j] = c;
+      y[r][j] = o * tanh_(c);
+    }
+  }
+}
+
+// Rows b0 .. b0+NB-1 of step t, for one block.
+template <typename T, int NB>
+HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b0,
+                                   std::int64_t blk, const T* wp, const T* h0, const T* c0,
+                                   const T* gates, T* y, T* saved) {
+  constexpr int JB = kJB<T>;
+  const std::int64_t H = d.H, j0 = blk * JB;
+  const T *hp[NB], *cp[NB], *gx[NB];
+  T *yo[NB], *so[NB];
+  for (int r = 0; r < NB; ++r) {
+    const std::int64_t b = b0 + r, row = t * d.B + b;
+    hp[r] = t ? y + (row - d.B) * H : h0 + b * H;
+    cp[r] = t ? saved + (row - d.B) * 5 * H + 4 * H : c0 + b * H;
+    gx[r] = gates + row * 4 * H;
+    yo[r] = y + row * H;
+    so[r] = saved + row * 5 * H;
+  }
+  forward_block<T, NB>(wp + blk * H * 4 * JB, hp, cp, gx, yo, so, H, j0,
+                       static_cast<int>(std::min<std::int64_t>(JB, H - j0)));
+}
+
+// Step t for this thread's unit blocks [lo, hi): all batch rows, two at a time.
+template <typename T>
+HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
+                                    std::int64_t hi, const T* wp, const T* h0, const T* c0,
+                                    const T* gates, T* y, T* saved) {
+  for (std::int64_t blk = lo; blk < hi; ++blk) {
+    std::int64_t b = 0;
+    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, c0, gates, y, saved);
+    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, c0, gates, y, saved);
+  }
+}
+
+// subtle: the hot loops live in these multiversioned functions and everything they
+// call is always_inline, so each clone (AVX-512, AVX2, baseline) has its own copy;
+// the OpenMP region stays outside them.
+HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
+                                      std::int64_t hi, const float* wp, const float* h0,
+                                      const float* c0, const float* g, float* y, float* s) {
+  forward_slice(d, t, lo, hi, wp, h0, c0, g, y, s);
+}
+HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
+                                      std::int64_t hi, const double* wp, const double* h0,
+                                      const double* c0, const double* g, double* y, double* s) {
+  forward_slice(d, t, lo, hi, wp, h0, c0, g, y, s);
+}
+
+// Run fn(lo, hi) for each step, on nt threads that each own parts [lo, hi) of `parts`,
+// with one barrier after each call: the whole sequence in one OpenMP region.
+template <typename Fn>
+void team_loop(std::int64_t parts, int nt, Fn fn) {
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef HUBKIT_OPENMP
+    const int me = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int me = 0, team = 1;
+#endif
+    fn(parts * me / team, parts * (me + 1) / team);
+  }
+}
+
+template <typename T>
+void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, const T* gates, T* y,
+                  T* saved, int nt) {
+  team_loop(d.blocks(kJB<T>), nt, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t t = 0; t < d.T; ++t) {
+      forward_step(d, t, lo, hi, wp, h0, c0, gates, y, saved);
+#pragma omp barrier
+    }
+  });
+}
+
+template <typename T>
+void forward(const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* bias,
+             T* y, T* saved, const Dims& d) {
+  const std::int64_t rows = d.T * d.B, G = 4 * d.H;
+  std::vector<T> gates(rows * G, T(0));
+  if (bias)
+    for (std::int64_t r = 0; r < rows; ++r) std::copy(bias, bias + G, gates.data() + r * G);
+  // gates (T*B, 4H) += x (T*B, I) @ W_ih^T (I, 4H): every step's input projection at once.
+  gemm(rows, G, d.I, MatView<T>{x, d.I, 1}, MatView<T>{w_ih, 1, d.I}, gates.data(), G,
+       bias != nullptr, num_threads());
+  const std::vector<T> wp = pack_recurrent(w_hh, d.H);
+  const int nt = team_size(G * d.H * d.B, d.blocks(kJB<T>));
+  forward_team(d, wp.data(), h0, c0, gates.data(), y, saved, nt);
+}
+
+// -- backward ---------------------------------------------------------------------
+
+// Phase A for units [u0, u1) of step t: dz (4 gates) and the carried dc.
+template <typename T>
+HK_ALWAYS_INLINE void gate_grads(const Dims& d, std::int64_t t, std::int64_t u0,
+                                 std::int64_t u1, const T* gy, const T* c0, const T* saved,
+                                 const T* dh, T* dc, T* dz) {
+  const std::int64_t H = d.H;
+  for (std::int64_t b = 0; b < d.B; ++b) {
+    const std::int64_t row = t * d.B + b;
+    const T* s = saved + row * 5 * H;
+    const T* cp = t ? saved + (row - d.B) * 5 * H + 4 * H : c0 + b * H;
+    const T* g = gy + row * H;
+    T* z = dz + row * 4 * H;
+    const T* dhb = dh + b * H;
+    T* dcb = dc + b * H;
+#pragma omp simd
+    for (std::int64_t j = u0; j < u1; ++j) {
+      const T i = s[j], f = s[H + j], gg = s[2 * H + j], o = s[3 * H + j];
+      const T tc = tanh_(s[4 * H + j]);
+      const T dht = dhb[j] + g[j];
+      const T dct = dcb[j] + dht * o * (T(1) - tc * tc);
+      z[j] = dct * gg * i * (T(1) - i);
+      z[H + j] = dct * cp[j] * f * (T(1) - f);
+      z[2 * H + j] = dct * i * (T(1) - gg * gg);
+      z[3 * H + j] = dht * tc * o * (T(1) - o);
+      dcb[j] = dct * f;
+    }
+  }
+}
+
+// Phase B: dh[b, k0 .. k0+KB) = dz[b, :] @ W_hh[:, k0 .. k0+KB) for every batch row;
+// wb is W_hh with rows padded to a multiple of KB columns.
+template <typename T>
+HK_ALWAYS_INLINE void hidden_grads(const Dims& d, std::int64_t t, std::int64_t k0, int n,
+                                   const T* wb, std::int64_t ld, const T* dz, T* dh) {
+  constexpr int KB = kKB<T>;
+  const std::int64_t G = 4 * d.H;
+  for (std::int64_t b = 0; b < d.B; ++b) {
+    const T* z = dz + (t * d.B + b) * G;
+    T acc[KB];
+    for (int l = 0; l < KB; ++l) acc[l] = T(0);
+    for (std::int64_t j = 0; j < G; ++j) {
+      const T zj = z[j];
+      const T* w = wb + j * ld + k0;
+#pragma omp simd
+      for (int l = 0; l < KB; ++l) acc[l] += zj * w[l];
+    }
+    for (int l = 0; l < n; ++l) dh[b * d.H + k0 + l] = acc[l];
+  }
+}
+
+template <typename T>
+HK_ALWAYS_INLINE void backward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
+                                     std::int64_t hi, const T* wb, std::int64_t ld, T* dh,
+                                     T* dz) {
+  constexpr int KB = kKB<T>;
+  for (std::int64_t blk = lo; blk < hi; ++blk)
+    hidden_grads(d, t, blk * KB, static_cast<int>(std::min<std::int64_t>(KB, d.H - blk * KB)),
+                 wb, ld, dz, dh);
+}
+
+HUBKIT_MULTIVERSION void gate_step(const Dims& d, std::int64_t t, std::int64_t u0,
+                                   std::int64_t u1, const float* gy, const float* c0,
+                                   const float* s, const float* dh, float* dc, float* dz) {
+  gate_grads(d, t, u0, u1, gy, c0, s, dh, dc, dz);
+}
+HUBKIT_MULTIVERSION void gate_step(const Dims& d, std::int64_t t, std::int64_t u0,
+                                   std::int64_t u1, const double* gy, const double* c0,
+                                   const double* s, const double* dh, double* dc, double* dz) {
+  gate_grads(d, t, u0, u1, gy, c0, s, dh, dc, dz);
+}
+HUBKIT_MULTIVERSION void hidden_step(const Dims& d, std::int64_t t, std::int64_t lo,
+                                     std::int64_t hi, const float* wb, std::int64_t ld,
+                                     float* dh, float* dz) {
+  backward_slice(d, t, lo, hi, wb, ld, dh, dz);
+}
+HUBKIT_MULTIVERSION void hidden_step(const Dims& d, std::int64_t t, std::int64_t lo,
+                                     std::int64_t hi, const double* wb, std::int64_t ld,
+                                     double* dh, double* dz) {
+  backward_slice(d, t, lo, hi, wb, ld, dh, dz);
+}
+
+template <typename T>
+void backward_team(const Dims& d, const T* gy, const T* c0, const T* saved, const T* wb,
+                   std::int64_t ld, T* dh, T* dc, T* dz, int nt) {
+  constexpr int KB = kKB<T>;
+  team_loop((d.H + KB - 1) / KB, nt, [&](std::int64_t lo, std::int64_t hi) {
+    const std::int64_t u0 = lo * KB, u1 = std::min(hi * KB, d.H);
+    for (std::int64_t t = d.T - 1; t >= 0; --t) {
+      gate_step(d, t, u0, u1, gy, c0, saved, dh, dc, dz);
+#pragma omp barrier
+      hidden_step(d, t, lo, hi, wb, ld, dh, dz);
+      // subtle: no second barrier: the next phase A reads only this thread's dh columns
+      // and writes dz of step t-1, which no thread is reading now.
+    }
+  });
+}
+
+struct Grads {
+  std::uintptr_t x, h0, c0, w_ih, w_hh, bias;
+};
+
+template <typename T>
+void backward(const T* gy, const T* ghn, const T* gcn, const T* x, const T* h0, const T* c0,
+              const T* w_ih, const T* w_hh, const T* y, const T* saved, Grads out,
+              const Dims& d) {
+  constexpr int KB = kKB<T>;
+  const std::int64_t G = 4 * d.H, rows = d.T * d.B, ld = (d.H + KB - 1) / KB * KB;
+  std::vector<T> wb(G * ld, T(0));  // W_hh with each row padded to ld columns
+  for (std::int64_t j = 0; j < G; ++j) std::copy(w_hh + j * d.H, w_hh + (j + 1) * d.H, &wb[j * ld]);
+  std::vector<T> dz(rows * G);
+  T* dh = as_ptr<T>(out.h0);
+  T* dc = as_ptr<T>(out.c0);
+  std::copy(ghn, ghn + d.B * d.H, dh);
+  std::copy(gcn, gcn + d.B * d.H, dc);
+  const int nt = team_size(G * d.H * d.B, (d.H + KB - 1) / KB);
+  backward_team(d, gy, c0, saved, wb.data(), ld, dh, dc, dz.data(), nt);
+  const int threads = num_threads();
+  const MatView<T> dzt{dz.data(), 1, G};  // dZ^T (4H, T*B)
+  gemm(rows, d.I, G, MatView<T>{dz.data(), G, 1}, MatView<T>{w_ih, d.I, 1}, as_ptr<T>(out.x),
+       d.I, false, threads);
+  gemm(G, d.I, rows, dzt, MatView<T>{x, d.I, 1}, as_ptr<T>(out.w_ih), d.I, false, threads);
+  gemm(G, d.H, d.B, dzt, MatView<T>{h0, d.H, 1}, as_ptr<T>(out.w_hh), d.H, false, threads);
+  if (d.T > 1)
+    gemm(G, d.H, rows - d.B, MatView<T>{dz.data() + d.B * G, 1, G}, MatView<T>{y, d.H, 1},
+         as_ptr<T>(out.w_hh), d.H, true, threads);
+  if (out.bias) {
+    T* gb = as_ptr<T>(out.bias);
+    std::fill(gb, gb + G, T(0));
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < G; ++j) gb[j] += dz[r * G + j];
+  }
+}
+
+}  // namespace
+
+void lstm_forward_cpu(std::uintptr_t x, std::uintptr_t h0, std::uintptr_t c0,
+                      std::uintptr_t w_ih, std::uintptr_t w_hh, std::uintptr_t bias,
+                      std::uintptr_t y, std::uintptr_t saved, std::int64_t T, std::int64_t B,
+                      std::int64_t I, std::int64_t H, int dtype) {
+  const Dims d{T, B, I, H};
+  switch (to_dtype(dtype)) {
+    case DType::f32:
+      return forward(as_ptr<const float>(x), as_ptr<const float>(h0), as_ptr<const float>(c0),
+                     as_ptr<const float>(w_ih), as_ptr<const float>(w_hh),
+                     as_ptr<const float>(bias), as_ptr<float>(y), as_ptr<float>(saved), d);
+    case DType::f64:
+      return forward(as_ptr<const double>(x), as_ptr<const double>(h0),
+                     as_ptr<const double>(c0), as_ptr<const double>(w_ih),
+                     as_ptr<const double>(w_hh), as_ptr<const double>(bias),
+                     as_ptr<double>(y), as_ptr<double>(saved), d);
+    default:
+      throw std::invalid_argument("lstm (cpp): dtype must be float32 or float64");
+  }
+}
+
+void lstm_backward_cpu(std::uintptr_t grad_y, std::uintptr_t grad_hn, std::uintptr_t grad_cn,
+                       std::uintptr_t x, std::uintptr_t h0, std::uintptr_t c0,
+                       std::uintptr_t w_ih, std::uintptr_t w_hh, std::uintptr_t y,
+                       std::uintptr_t saved, std::uintptr_t grad_x, std::uintptr_t grad_h0,
+                       std::uintptr_t grad_c0, std::uintptr_t grad_w_ih,
+                       std::uintptr_t grad_w_hh, std::uintptr_t grad_bias, std::int64_t T,
+                       std::int64_t B, std::int64_t I, std::int64_t H, int dtype) {
+  const Dims d{T, B, I, H};
+  const Grads out{grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias};
+  switch (to_dtype(dtype)) {
+    case DType::f32:
+      return backward(as_ptr<const float>(grad_y), as_ptr<const float>(grad_hn),
+                      as_ptr<const float>(grad_cn), as_ptr<const float>(x),
+                      as_ptr<const float>(h0), as_ptr<const float>(c0),
+                      as_ptr<const float>(w_ih), as_ptr<const float>(w_hh),
+                      as_ptr<const float>(y), as_ptr<const float>(saved), out, d);
+    case DType::f64:
+      return backward(as_ptr<const double>(grad_y), as_ptr<const double>(grad_hn),
+                      as_ptr<const double>(grad_cn), as_ptr<const double>(x),
+                      as_ptr<const double>(h0), as_ptr<const double>(c0),
+                      as_ptr<const double>(w_ih), as_ptr<const double>(w_hh),
+                      as_ptr<const double>(y), as_ptr<const double>(saved), out, d);
+    default:
+      throw std::invalid_argument("lstm (cpp): dtype must be float32 or float64");
+  }
+}
+
+}  // namespace hubkit

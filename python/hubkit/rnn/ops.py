@@ -1,0 +1,117 @@
+"""`hubkit::lstm`: one LSTM layer over a whole sequence as a torch op, forward and backward.
+
+Backends: `reference` (`hubkit.rnn.reference.lstm_forward_reference`, BPTT by hand)
+and `cpp` (csrc/lstm/: the input projection of all steps as one GEMM, then a
+recurrent loop with W_hh packed once and kept in each core's cache, gate math
+fused and vectorized; the default on CPU). The forward also returns `saved`,
+the activated gates and cell states the backward reads, so nothing is recomputed.
+
+Shapes: x (T, B, I), h0 and c0 (B, H), w_ih (4H, I), w_hh (4H, H), bias (4H,)
+-> y (T, B, H), h_n (B, H), c_n (B, H). Gates in torch's order i, f, g, o.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hubkit import _checks, _ext
+from hubkit._backend import OpBackends
+from hubkit._op import Op
+from hubkit.rnn import reference
+
+SPEC = OpBackends("lstm", cpu=("cpp", "reference"), cuda=("reference",))
+DTYPES = {"reference": _checks.FLOATS, "cpp": (torch.float32, torch.float64)}
+
+
+def _dims(x: torch.Tensor, h0: torch.Tensor) -> tuple[int, int, int, int]:
+    return x.shape[0], x.shape[1], x.shape[2], h0.shape[1]
+
+
+def _forward_cpp(x, h0, c0, w_ih, w_hh, bias):
+    t, b, _, h = _dims(x, h0)
+    y = x.new_empty(t, b, h)
+    saved = x.new_empty(t, b, 5 * h)
+    _ext.cpp_module().lstm_forward(
+        x.data_ptr(), h0.data_ptr(), c0.data_ptr(), w_ih.data_ptr(), w_hh.data_ptr(),
+        bias.data_ptr() if bias is not None else 0, y.data_ptr(), saved.data_ptr(),
+        *_dims(x, h0), _ext.dtype_code(x.dtype))
+    return y, y[-1].clone(), saved[-1, :, 4 * h:].clone(), saved
+
+
+def _backward_cpp(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, bias, y, hn, cn, saved):
+    grads = [torch.empty_like(t) for t in (x, h0, c0, w_ih, w_hh)]
+    grad_bias = torch.empty_like(bias) if bias is not None else None
+    _ext.cpp_module().lstm_backward(
+        grad_y.data_ptr(), grad_hn.data_ptr(), grad_cn.data_ptr(), x.data_ptr(),
+        h0.data_ptr(), c0.data_ptr(), w_ih.data_ptr(), w_hh.data_ptr(), y.data_ptr(),
+        saved.data_ptr(), *(g.data_ptr() for g in grads),
+        grad_bias.data_ptr() if grad_bias is not None else 0, *_dims(x, h0),
+        _ext.dtype_code(x.dtype))
+    return (*grads, grad_bias)
+
+
+def _fake(x, h0, c0, w_ih, w_hh, bias):
+    t, b, _, h = _dims(x, h0)
+    return (x.new_empty(t, b, h), x.new_empty(b, h), x.new_empty(b, h),
+            x.new_empty(t, b, 5 * h))
+
+
+LSTM = Op(
+    name="lstm",
+    args="Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? bias",
+    outputs=("y", "hn", "cn", "saved"), grad_outputs=("y", "hn", "cn"), save_outputs=True,
+    backends=SPEC, dtypes=DTYPES,
+    forward={"reference": reference.lstm_forward_reference, "cpp": _forward_cpp},
+    backward={"reference": reference.lstm_backward_reference, "cpp": _backward_cpp},
+    fake=_fake, differentiable=("x", "h0", "c0", "w_ih", "w_hh", "bias"),
+)
+
+
+def _check_shapes(x, h0, c0, w_ih, w_hh, bias) -> None:
+    _checks.tensor("x", x, ndim=3, dtypes=_checks.FLOATS, what="(T, B, I)")
+    if 0 in x.shape:
+        raise ValueError(f"x: T, B and I must be at least 1, got shape {tuple(x.shape)}")
+    _checks.tensor("h0", h0, ndim=2, what="(B, H)")
+    t, b, i, h = _dims(x, h0)
+    if h0.shape[0] != b or h < 1:
+        raise ValueError(f"h0: expected (B, H) with B={b} and H >= 1, got {tuple(h0.shape)}")
+    expected = {"c0": (b, h), "w_ih": (4 * h, i), "w_hh": (4 * h, h), "bias": (4 * h,)}
+    for name, t_ in (("c0", c0), ("w_ih", w_ih), ("w_hh", w_hh), ("bias", bias)):
+        if t_ is None and name == "bias":
+            continue
+        _checks.tensor(name, t_)
+        if tuple(t_.shape) != expected[name]:
+            raise ValueError(f"{name}: expected shape {expected[name]} (H={h} from h0, "
+                             f"I={i} from x), got {tuple(t_.shape)}")
+
+
+def lstm(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_ih: torch.Tensor,
+         w_hh: torch.Tensor, bias: torch.Tensor | None = None, *,
+         backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One LSTM layer over a whole sequence, as torch.nn.LSTM computes it.
+
+    Args:
+        x: (T, B, I) inputs, time first.
+        h0, c0: (B, H) initial hidden and cell state.
+        w_ih: (4H, I); w_hh: (4H, H), gates stacked i, f, g, o.
+        bias: (4H,) or None: torch's bias_ih + bias_hh (they only appear summed).
+        backend: "reference" or "cpp"; None picks by device.
+
+    Returns:
+        y (T, B, H) every step's hidden state, h_n (B, H), c_n (B, H).
+
+    Example:
+        >>> import torch, hubkit
+        >>> m = torch.nn.LSTM(3, 4).double()
+        >>> x = torch.randn(5, 2, 3, dtype=torch.float64)
+        >>> h0 = c0 = torch.zeros(2, 4, dtype=torch.float64)
+        >>> y, h, c = hubkit.ops.lstm(x, h0, c0, m.weight_ih_l0, m.weight_hh_l0,
+        ...                           m.bias_ih_l0 + m.bias_hh_l0)
+        >>> torch.allclose(y, m(x)[0])
+        True
+    """
+    _check_shapes(x, h0, c0, w_ih, w_hh, bias)
+    _checks.same_dtype(x=x, h0=h0, c0=c0, w_ih=w_ih, w_hh=w_hh, bias=bias)
+    device = _checks.same_device(x=x, h0=h0, c0=c0, w_ih=w_ih, w_hh=w_hh, bias=bias)
+    y, hn, cn, _ = LSTM(x, h0, c0, w_ih, w_hh, bias, device=device, backend=backend)
+    return y, hn, cn
