@@ -16,9 +16,8 @@ import torch
 
 pytest.importorskip("triton")
 import triton.language as tl  # noqa: E402
-from triton import jit  # noqa: E402
-
 from hubkit.kernels.indexing import block_offsets  # noqa: E402
+from triton import jit  # noqa: E402
 
 pytestmark = pytest.mark.triton
 interpreted = pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",

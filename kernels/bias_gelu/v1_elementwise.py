@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
-
 from hubkit.kernels.indexing import block_offsets
 
 BLOCK = 1024
