@@ -1,0 +1,119 @@
+"""BPE speed: hubkit C++ vs rustbpe vs hubkit's reference (training); vs tiktoken (encoding).
+
+Run:  python -m pytest benchmarks/bench_bpe.py \
+          --benchmark-json benchmarks/results/bpe-cpu-DATE.json
+Then: python benchmarks/bench_bpe.py benchmarks/results/bpe-cpu-DATE.json  (ratios)
+
+Text: Python's own documentation (pydoc_data.topics, ~0.47M characters of
+English), GPT-4's split pattern for everyone. Training is end to end, from the
+text to the merges (the regex split included: rustbpe splits in Rust, hubkit
+with the `regex` module). "train 4096" is the goal's case; the reference runs
+only on "train 512 small" (it recounts every pair after every merge). Encoding
+uses one tokenizer trained at vocab 4096 and a tiktoken.Encoding with the
+same ranks; both give the same ids (asserted before timing). Providers that
+are not installed are skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import pytest
+
+from hubkit.tokenizers import BPETokenizer, reference
+
+TRAIN_CASES = {"train 4096": (None, 4096), "train 512 small": (60_000, 512)}
+
+
+@functools.cache
+def text(size: int | None = None) -> str:
+    import pydoc_data.topics as topics
+
+    return "".join(topics.topics.values())[:size]
+
+
+def _skip_unless(module: str) -> None:
+    pytest.importorskip(module, reason=f"{module} is not installed (pip install {module})")
+
+
+def train_hubkit(backend: str, size: int | None, vocab: int):
+    return lambda: BPETokenizer("gpt4", backend=backend).train(text(size), vocab)
+
+
+def train_rustbpe(size: int | None, vocab: int):
+    import rustbpe
+
+    def run():
+        tok = rustbpe.Tokenizer()
+        tok.train_from_iterator([text(size)], vocab, pattern=reference.GPT4_PATTERN)
+        return tok
+
+    return run
+
+
+def train_fn(provider: str, case: str):
+    size, vocab = TRAIN_CASES[case]
+    if provider == "rustbpe":
+        _skip_unless("rustbpe")
+        return train_rustbpe(size, vocab)
+    if provider == "hubkit-reference" and size is None:
+        pytest.skip("the reference recounts every pair: minutes at this size")
+    return train_hubkit(provider.removeprefix("hubkit-"), size, vocab)
+
+
+@pytest.mark.parametrize("case", list(TRAIN_CASES))
+@pytest.mark.parametrize("provider", ["hubkit-cpp", "rustbpe", "hubkit-reference"])
+def test_train(benchmark, provider, case):
+    fn = train_fn(provider, case)
+    benchmark.group = case
+    benchmark.extra_info.update({"provider": provider, "chars": len(text(TRAIN_CASES[case][0]))})
+    benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=0)
+
+
+@functools.cache
+def trained() -> BPETokenizer:
+    return BPETokenizer("gpt4", backend="cpp").train(text(), 4096)
+
+
+def encode_fn(provider: str, batch: bool):
+    tok = trained()
+    docs = [text()[i:i + 20_000] for i in range(0, len(text()), 20_000)]
+    if provider == "tiktoken":
+        _skip_unless("tiktoken")
+        enc = tok.to_tiktoken()
+        assert enc.encode_ordinary(text()) == tok.encode_ordinary(text())
+        if batch:
+            return lambda: enc.encode_ordinary_batch(docs, num_threads=2)
+        return lambda: enc.encode_ordinary(text())
+    if batch:
+        return lambda: tok.encode_batch(docs)
+    return lambda: tok.encode_ordinary(text())
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one text", "batch of 20k-char docs"])
+@pytest.mark.parametrize("provider", ["hubkit-cpp", "tiktoken"])
+def test_encode(benchmark, provider, batch):
+    fn = encode_fn(provider, batch)
+    benchmark.group = "encode " + ("batch" if batch else "one text")
+    benchmark.extra_info.update({"provider": provider, "chars": len(text())})
+    benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
+
+
+def ratios(path: str) -> list[str]:
+    """Median-time ratios against hubkit-cpp per group (above 1: hubkit-cpp is faster)."""
+    groups: dict[str, dict[str, float]] = {}
+    for b in json.load(open(path))["benchmarks"]:
+        groups.setdefault(b["group"], {})[b["extra_info"]["provider"]] = b["stats"]["median"]
+    lines = []
+    for group, times in sorted(groups.items()):
+        cpp = times.get("hubkit-cpp")
+        cells = [f"{p} {t:.3f} s" + (f" ({t / cpp:.2f}x)" if cpp else "")
+                 for p, t in sorted(times.items(), key=lambda kv: kv[1])]
+        lines.append(f"{group}: " + ", ".join(cells))
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(ratios(sys.argv[1])))
