@@ -12,6 +12,8 @@
 //   dlopen, dlsym              functions (CMakeLists.txt links libpthread and
 //                              libdl, where older glibc keeps them)
 // `.symver` binds these calls to the old versions, which every glibc keeps.
+// When new code calls another such symbol, tests/test_build_glibc.py fails
+// naming it: add its line below.
 // __libc_single_threaded (GLIBC_2.32) has no old version: libstdc++'s headers
 // read it to skip atomic reference counts while a process has one thread. A
 // hidden definition that always says 0 ("maybe several threads") takes its
