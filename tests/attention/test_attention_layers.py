@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 import hubkit
 from hubkit.attention import layers, reference
+from hubkit.attention import mha as mha_module
 
 
 @pytest.fixture(autouse=True)
@@ -277,7 +278,7 @@ def test_mha_runs_the_hubkit_op_when_no_mask_is_left(call, fused, gen, monkeypat
         calls.append(kwargs)
         return hubkit.ops.attention(*args, **kwargs)
 
-    monkeypatch.setattr(layers, "attention", spy)
+    monkeypatch.setattr(mha_module, "attention", spy)
     mha = hubkit.nn.MultiheadAttention(E, H).double()
     x = _rand(gen, L, N, E)
     if call.get("attn_mask") == "causal":
@@ -365,7 +366,7 @@ def test_decoder_stack_matches_torch_and_detects_the_causal_mask(gen, monkeypatc
     theirs, mine = theirs.to(DT), mine.to(DT)
     causal = torch.nn.Transformer.generate_square_subsequent_mask(L, dtype=DT)
     calls = []
-    monkeypatch.setattr(layers, "attention", lambda *a, **k: calls.append(k) or
+    monkeypatch.setattr(mha_module, "attention", lambda *a, **k: calls.append(k) or
                         hubkit.ops.attention(*a, **k))
     _assert_same(theirs, mine, [_rand(gen, L, N, E), _rand(gen, S, N, E)], tgt_mask=causal)
     assert [c["causal"] for c in calls] == [True, False, True, False]  # self, cross per layer
