@@ -18,14 +18,14 @@ from hubkit import _backend, _ext
 
 # Optional packages: (import name, distribution name, what needs it).
 OPTIONAL = [
-    ("triton", "triton", "Triton kernels (hubkit[triton])"),
-    ("gymnasium", "gymnasium", "RL environments (hubkit[gym])"),
-    ("mujoco", "mujoco", "MuJoCo rollouts (hubkit[gym])"),
-    ("transformers", "transformers", "LLM models (hubkit[llm])"),
-    ("safetensors", "safetensors", "checkpoints (hubkit[llm])"),
-    ("matplotlib", "matplotlib", "plots (hubkit[plot])"),
-    ("watchfiles", "watchfiles", "`hubkit watch` (hubkit[watch])"),
-    ("sklearn", "scikit-learn", "datasets (hubkit[data])"),
+    ("triton", "triton", "Triton kernels (hubkit-learn[triton])"),
+    ("gymnasium", "gymnasium", "RL environments (hubkit-learn[gym])"),
+    ("mujoco", "mujoco", "MuJoCo rollouts (hubkit-learn[gym])"),
+    ("transformers", "transformers", "LLM models (hubkit-learn[llm])"),
+    ("safetensors", "safetensors", "checkpoints (hubkit-learn[llm])"),
+    ("matplotlib", "matplotlib", "plots (hubkit-learn[plot])"),
+    ("watchfiles", "watchfiles", "`hubkit watch` (hubkit-learn[watch])"),
+    ("sklearn", "scikit-learn", "datasets (hubkit-learn[data])"),
     ("pytest_benchmark", "pytest-benchmark", "`hubkit bench`"),
 ]
 
@@ -120,7 +120,7 @@ def report(console: Console | None = None) -> None:
 def _mujoco_problem() -> str | None:
     """Why the C++ MuJoCo env cannot be used, or None when it loads and matches mujoco."""
     if _installed("mujoco", "mujoco") is None:
-        return "the mujoco package is not installed (pip install 'hubkit[gym]')"
+        return "the mujoco package is not installed (pip install 'hubkit-learn[gym]')"
     try:
         from hubkit.envs.vector import load_extension
 
