@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["reference", "ops", "layers"]
+MODULES = ["reference", "ops", "layers", "lessons"]
 
 
 @pytest.mark.parametrize("name", MODULES)
