@@ -120,7 +120,7 @@ def unavailable_reason(name: str) -> str | None:
     if name == "triton":
         if _triton_installed():
             return None
-        return "Triton is not installed: `pip install 'hubkit[triton]'`."
+        return "Triton is not installed: `pip install 'hubkit-learn[triton]'`."
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
 
 

@@ -34,7 +34,7 @@ def build_flags() -> dict:
     try:
         import mujoco
     except ImportError as err:
-        raise CompileError("this exercise needs mujoco: pip install 'hubkit[gym]'") from err
+        raise CompileError("this exercise needs mujoco: pip install 'hubkit-learn[gym]'") from err
     mj_dir = os.path.dirname(mujoco.__file__)
     libs = sorted(f for f in os.listdir(mj_dir) if f.startswith("libmujoco"))
     include = os.path.join(mj_dir, "include")
