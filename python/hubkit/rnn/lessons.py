@@ -107,8 +107,8 @@ def clip_grad_norm(parameters: Iterable[torch.Tensor], max_norm: float) -> float
 
     Example:
         >>> p = torch.zeros(2, requires_grad=True); p.grad = torch.tensor([3.0, 4.0])
-        >>> clip_grad_norm([p], 1.0), p.grad.tolist()
-        (5.0, [0.6000000238418579, 0.800000011920929])
+        >>> clip_grad_norm([p], 1.0), [round(v, 4) for v in p.grad.tolist()]
+        (5.0, [0.6, 0.8])
     """
     grads = [p.grad for p in parameters if p.grad is not None]
     total = math.sqrt(sum(float(g.double().pow(2).sum()) for g in grads))
