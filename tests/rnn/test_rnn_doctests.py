@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["reference", "ops", "layers", "lessons"]
+MODULES = ["reference", "ops", "layers", "lessons", "train"]
 
 
 @pytest.mark.parametrize("name", MODULES)
