@@ -65,14 +65,15 @@ def test_training_on_a_loaded_tsv_file_runs(tmp_path, one_thread):
 
 
 def test_translator_reaches_stated_held_out_exact_match(tmp_path, one_thread):
-    # Stated: >= 0.95 on 500 held-out numbers, each decoded alone (measured 0.98-0.99 over
-    # seeds 0-4, ~30 s on one thread). Before the source padding mask this scored 0.72.
+    # Stated: >= 0.97 on 500 held-out numbers, each decoded alone (measured 0.990-1.000 over
+    # seeds 0-4; ~35 s of one thread with the decoding). Before the source padding mask,
+    # one-at-a-time decoding scored 0.72 here.
     result = tr.train(tr.TrainConfig())
-    assert result.accuracy >= 0.95, f"held-out exact match {result.accuracy:.3f}"
+    assert result.accuracy >= 0.97, f"held-out exact match {result.accuracy:.3f}"
     sample = result.test_pairs[:40]
     beam = [result.tgt_vocab.decode(tr.translate_beam(result.model, result.src_vocab.encode(s)))
             for s, _ in sample]
-    assert sum(b == t for b, (_, t) in zip(beam, sample, strict=True)) >= 37
+    assert sum(b == t for b, (_, t) in zip(beam, sample, strict=True)) >= 37  # saw 39-40
     png = tr.plot_example(result, "seven hundred eleven", tmp_path / "map.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
