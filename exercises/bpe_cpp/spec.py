@@ -55,7 +55,7 @@ class ReferenceTrainer:
 
     @staticmethod
     def train(words: list[bytes], counts: list[int], num_merges: int) -> list:
-        return reference.train_merges(dict(zip(words, counts)), num_merges)
+        return reference.train_merges(dict(zip(words, counts, strict=True)), num_merges)
 
 
 SPEC = CustomSpec(check=check, time=time, shipped=ReferenceTrainer())

@@ -15,6 +15,7 @@ from hubkit.check import CheckContext, CustomSpec
 from hubkit.exercise_support.bpe_cases import UNSEEN, cases, explain, pydoc_window
 from hubkit.tokenizers import reference
 
+
 def _check_basics(learner, ctx: CheckContext) -> None:
     # subtle: pair_counts is checked through train only: the channel between the grader
     # and the learner's process cannot carry a dict with tuple keys.

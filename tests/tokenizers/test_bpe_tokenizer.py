@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from bpe_corpora import BACKENDS, ODD_TEXT, pydoc_text, stdlib_source
 
 from hubkit.tokenizers import BPETokenizer
-
-from bpe_corpora import BACKENDS, ODD_TEXT, pydoc_text, stdlib_source
 
 EOS = "<|endoftext|>"
 

@@ -15,8 +15,8 @@ def pair_counts(words: list[list[int]], freqs: list[int]) -> dict[tuple[int, int
     # starter> # add f to its count.
     # starter> raise NotImplementedError("not implemented yet")
     counts: dict[tuple[int, int], int] = {}
-    for ids, freq in zip(words, freqs):
-        for pair in zip(ids, ids[1:]):
+    for ids, freq in zip(words, freqs, strict=True):
+        for pair in zip(ids, ids[1:], strict=False):
             counts[pair] = counts.get(pair, 0) + freq
     return counts
     # END SOLUTION
@@ -79,7 +79,7 @@ def encode(text: str, merges: list[tuple[int, int]], pattern: str) -> list[int]:
     for chunk in regex.findall(pattern, text):
         ids = list(chunk.encode("utf-8"))
         while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, len(ranks)))
+            pair = min(zip(ids, ids[1:], strict=False), key=lambda p: ranks.get(p, len(ranks)))
             if pair not in ranks:
                 break
             ids = merge(ids, pair, 256 + ranks[pair])

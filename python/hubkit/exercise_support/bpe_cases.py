@@ -47,8 +47,9 @@ def explain(counts: dict[bytes, int], got: list, want: list, learner_splits: boo
     learner_splits: the learner split the text itself (bpe_python); else it was
     handed the chunks (bpe_cpp), so a pair that occurs nowhere means stale counts.
     """
-    k = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
-    if k == min(len(got), len(want)):
+    n = min(len(got), len(want))
+    k = next((i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w), n)
+    if k == n:
         return (f"you learned {len(got)} merges, expected {len(want)}: stop only when no pair "
                 "is left, or after vocab_size - 256 merges")
     state = _state(counts, want[:k])

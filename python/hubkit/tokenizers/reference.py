@@ -44,8 +44,11 @@ Pair = tuple[int, int]
 
 def compile_pattern(pattern: str):
     """The compiled split pattern (the `regex` module: \\p{L} and possessive quantifiers)."""
-    import regex  # installed with transformers; imported here so the slice imports light
-
+    try:
+        import regex  # imported here so that the slice imports light
+    except ImportError as err:
+        raise ImportError("hubkit.tokenizers needs the `regex` package: `pip install regex` "
+                          "(or `pip install 'hubkit-learn[llm]'`)") from err
     return regex.compile(pattern)
 
 
@@ -62,8 +65,8 @@ def chunk_counts(text: str, pattern: str) -> Counter[bytes]:
 def pair_counts(words: Iterable[list[int]], freqs: Iterable[int]) -> Counter[Pair]:
     """Count every adjacent pair (overlapping ones too), each word weighted by its frequency."""
     counts: Counter[Pair] = Counter()
-    for ids, freq in zip(words, freqs):
-        for pair in zip(ids, ids[1:]):
+    for ids, freq in zip(words, freqs, strict=True):
+        for pair in zip(ids, ids[1:], strict=False):
             counts[pair] += freq
     return counts
 
@@ -116,7 +119,7 @@ def encode_chunk(chunk: bytes, ranks: dict[Pair, int]) -> list[int]:
     """
     ids = list(chunk)
     while len(ids) >= 2:
-        pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, float("inf")))
+        pair = min(zip(ids, ids[1:], strict=False), key=lambda p: ranks.get(p, float("inf")))
         if pair not in ranks:
             break
         ids = merge(ids, pair, 256 + ranks[pair])
