@@ -405,7 +405,7 @@ def _harden(conn, payload: dict[str, Any]) -> dict[str, Any]:
     os.environ["TRITON_CACHE_DIR"] = os.path.join(scratch, ".triton")
     sandbox.close_fds({0, 1, 2, conn.fileno()})
     limits = payload["limits"]
-    applied = sandbox.set_limits(limits["memory_gb"], limits["cpu_s"])
+    applied = sandbox.set_limits(limits["memory_gb"], limits["cpu_s"], limits.get("tasks", 256))
     applied["network_namespace"] = sandbox.isolate_network()
     applied["landlock"] = sandbox.confine_writes(scratch)
     return applied
@@ -424,8 +424,8 @@ def main(conn, payload: dict[str, Any]) -> None:
     _redirect_output(payload["log"])
     server = Server(conn, payload)
     try:
-        _prepare(payload)
         if payload.get("trusted"):
+            _prepare(payload)
             spec = _load_file(f"hubkit_spec_{payload['id']}",
                               str(Path(payload["root"]) / "spec.py")).SPEC
             server.module = types.SimpleNamespace(reference=spec.reference, shipped=spec.shipped)
@@ -447,7 +447,9 @@ def _start_learner(server: Server, conn, payload: dict[str, Any]) -> None:
     from hubkit.check import sandbox
     from hubkit.check.spec import CheckContext
 
+    # subtle: harden before any torch work: unshare(CLONE_NEWUSER) needs a single thread.
     applied = _harden(conn, payload)
+    _prepare(payload)
     for name in [m for m in sys.modules if m.startswith("hubkit.")
                  and not m.startswith("hubkit.check")]:
         del sys.modules[name]

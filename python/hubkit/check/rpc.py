@@ -42,7 +42,10 @@ import torch
 
 from hubkit.check import wire
 
-LIMITS = {"memory_gb": 8.0, "cpu_factor": 4.0}
+# The learner's process: address space it may add (GiB; an exercise may set memory_gb) and
+# CPU seconds (None: 8x the phase budget, at least 240 s, so every thread may stay busy).
+# "tasks": processes and threads it may add (RLIMIT_NPROC counts all of the user's).
+LIMITS: dict[str, float | None] = {"memory_gb": 8.0, "cpu_s": None, "tasks": 256}
 _SIGNALS = {
     "SIGSEGV": "segmentation fault (SIGSEGV): a read or write outside your buffers? "
                "check indices and loop bounds",
@@ -172,11 +175,12 @@ class Session:
         scratch = tempfile.mkdtemp(prefix="hubkit-scratch-")
         fd, log = tempfile.mkstemp(prefix="hubkit-check-", suffix=".log")
         os.close(fd)
-        cpu = max(self.budget_s, 30.0) * LIMITS["cpu_factor"] * 2
+        cpu = LIMITS["cpu_s"] or max(self.budget_s, 30.0) * 8
         self.payload |= {"scratch": scratch, "log": log,
                          "limits": {"memory_gb": self.payload.get("memory_gb",
                                                                   LIMITS["memory_gb"]),
-                                    "cpu_s": self.payload.get("cpu_s", cpu)}}
+                                    "cpu_s": self.payload.get("cpu_s", cpu),
+                                    "tasks": int(LIMITS["tasks"] or 256)}}
         self.limits = self.payload["limits"]
         ctx = context(self.payload["kind"])
         if interpret:
@@ -250,8 +254,13 @@ class Session:
                     raise Gone(self._timeout())
             try:
                 data = self.conn.recv_bytes(wire.MAX_MESSAGE)
-            except (EOFError, OSError):
+            except EOFError:
                 raise Gone(self._death()) from None
+            except OSError as err:  # e.g. a garbage length written onto the channel
+                if not self.proc.is_alive():
+                    raise Gone(self._death()) from None
+                raise Gone({"status": "error", "message": "unreadable reply from the "
+                            f"learner's process: {err}"}) from None
             try:
                 reply = wire.safe_loads(data)
             except Exception as err:  # noqa: BLE001 - whatever the learner's process sent
@@ -285,7 +294,7 @@ class Session:
         code = self.proc.exitcode
         if code is not None and code < 0:
             name = signal.Signals(-code).name
-            if name == "SIGXCPU" or (name == "SIGKILL" and self._cpu_spent()):
+            if name == "SIGXCPU":
                 return {"status": "timeout", "phase": self.phase_name,
                         "message": f"used more than {self.limits['cpu_s']:.0f} s of CPU time "
                                    "(the limit): an endless loop on many threads?"}
@@ -293,8 +302,6 @@ class Session:
         return {"status": "crash", "message": f"the learner's process exited with code {code} "
                 "before answering (sys.exit or os._exit in your code?)"}
 
-    def _cpu_spent(self) -> bool:
-        return False  # the child is gone; SIGKILL is reported as a crash
 
     def request(self, *message) -> Any:
         """Send one request; return the decoded value, applying mirrored changes."""

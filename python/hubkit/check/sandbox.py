@@ -106,6 +106,17 @@ def _libc():
     return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
+def namespaces_available() -> bool:
+    """Whether this kernel lets an unprivileged process enter new user and network
+    namespaces (tried in a throwaway child)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if isolate_network() else 1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
 def isolate_network() -> bool:
     """Enter new user and network namespaces (no interface up); True on success."""
     if not sys.platform.startswith("linux"):
@@ -131,6 +142,18 @@ _LL_WRITE = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1
     | (1 << 10) | (1 << 11) | (1 << 12)
 _LL_TRUNCATE = 1 << 14
 _SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: unavailable)."""
+    import platform
+
+    calls = _SYS.get(platform.machine())
+    if not sys.platform.startswith("linux") or calls is None:
+        return 0
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    return max(int(libc.syscall(calls[0], None, ctypes.c_size_t(0), ctypes.c_uint32(1))), 0)
 
 
 def confine_writes(scratch: str, also: tuple[str, ...] = ("/dev/null",)) -> bool:
