@@ -1,12 +1,12 @@
-"""The `hubkit` command: list, init, check, hint, watch, progress, bench, doctor.
+"""The `hubkit` command: list, init, check, hint, watch, progress, runs, bench, doctor.
 
 A user error (unknown exercise, no workspace, missing file) prints one line
 and exits with status 2, never a traceback. `hubkit check --all` with no
 workspace grades hubkit's own shipped solutions: the project's main job on a
 fresh install.
 
-Startup is part of the interface: `--version`, `list`, `progress`, `hint` and
-`init` only read files, so this module and those commands never import torch
+Startup is part of the interface: `--version`, `list`, `progress`, `hint`,
+`init` and `runs` only read files, so this module and those commands never import torch
 (nor hubkit modules that do); the commands that compute (`check`, `watch`,
 `doctor`) import what they need when they run. The parser is the standard
 library's argparse, which costs a few milliseconds to import.
@@ -333,6 +333,56 @@ def cmd_watch(args) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ runs
+
+def cmd_runs(args) -> int:
+    """List the training runs under runs/ (or FOLDER): name, start, last step, last metrics.
+
+    With --plot METRIC --out PNG [RUN ...]: draw the runs' curves side by side, one
+    panel per metric (comma-separated), every run in each; a RUN is a run folder, a
+    folder of runs, or a run's name under runs/ (default: every run under runs/).
+    """
+    from hubkit import runs as runsmod
+
+    if args.plot is None:
+        if len(args.targets) > 1:
+            raise UserError("give one FOLDER to list (or --plot METRIC --out PNG RUN ...)")
+        folder = Path(args.targets[0]) if args.targets else Path("runs")
+        return _list_runs(runsmod.find_runs(folder), folder)
+    if args.out is None:
+        raise UserError("--plot needs --out PNG (where to write the figure)")
+    metrics = [m.strip() for m in args.plot.split(",") if m.strip()]
+    try:
+        chosen = runsmod.resolve(args.targets or ["runs"])
+        png = runsmod.plot(chosen, metrics, args.out)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    except ImportError:
+        raise UserError("plotting needs matplotlib: pip install 'hubkit-learn[plot]'") from None
+    print(f"wrote {png} ({', '.join(metrics)} of {len(chosen)} run(s): "
+          f"{', '.join(r.name for r in chosen)})")
+    return EXIT_OK
+
+
+def _list_runs(found: list, folder: Path) -> int:
+    from rich.table import Table
+
+    if not found:
+        print(f"no runs under {folder}/ (a training script writes one per call, e.g. "
+              "`python -m hubkit.cnn.train digits`)")
+        return EXIT_OK
+    table = Table(title=f"runs under {folder}/")
+    for col in ("run", "started", "step", "last metrics"):
+        table.add_column(col, overflow="fold")
+    for run in found:
+        step = str(run.records[-1]["step"]) if run.records else "-"
+        last = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in run.last.items())
+        table.add_row(run.name, run.started.replace("T", " ")[:19], step, last or "-")
+    console().print(table)
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ tools
 
 def _benchmarks_dir() -> Path | None:
@@ -423,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="With --history: where to write the PNG (default: "
                    "WORKSPACE/history/EXERCISE.png).")
     _workspace_option(p)
+    p = _add(sub, "runs", cmd_runs, "Training runs: list them, or plot their curves.")
+    p.add_argument("targets", nargs="*", metavar="FOLDER | RUN",
+                   help="Listing: the folder to search (default: runs). With --plot: the runs "
+                   "to draw (default: every run under runs/).")
+    p.add_argument("--plot", metavar="METRIC", default=None,
+                   help="Draw METRIC (several: comma-separated, one panel each) for the runs.")
+    p.add_argument("--out", type=Path, default=None, help="With --plot: the PNG to write.")
     p = _add(sub, "bench", cmd_bench, "Run benchmarks/bench_OP.py (pytest-benchmark).")
     p.add_argument("op", help="Op name, e.g. bias_gelu.")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="Extra pytest arguments.")
