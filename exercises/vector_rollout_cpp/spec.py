@@ -14,13 +14,11 @@ def check(learner, ctx: CheckContext) -> None:
     if msg:
         ctx.fail(msg)
     ctx.note("independent envs; Hopper and HalfCheetah match the reference to 1e-10")
-    if not ctx.fast:
+    if not ctx.fast:  # speed is shown, never asserted: a busy machine must not fail a pass
         speed = rc.measure_speed(learner)
         ctx.note(f"{speed['env_steps_per_s']:.0f} env-steps/s on 16 HalfCheetah envs, "
-                 f"{speed['threads']} threads: {speed['vs_reference']:.1f}x the Python reference")
-        if speed["vs_reference"] < 1.0:
-            ctx.fail(f"correct, but slower than the Python reference "
-                     f"({speed['vs_reference']:.2f}x): is the pool stepping envs in parallel?")
+                 f"{speed['threads']} threads: {speed['vs_reference']:.1f}x the Python reference "
+                 "(your steps include the checker's call into your process)")
 
 
 SPEC = CustomSpec(check=check)
