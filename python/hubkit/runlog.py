@@ -409,17 +409,13 @@ class Tracker:
                   "config": _json_config(config or {})}
         self.sinks = [_SINKS[b](self.folder, header) for b in chosen]
         self.path = self.sinks[0].path  # metrics.jsonl
+        self.files = [s.path for s in self.sinks]  # metrics.jsonl, tensorboard/, wandb/, mlruns/
 
     def __enter__(self) -> Tracker:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    @property
-    def files(self) -> list[Path]:
-        """What the backends write: metrics.jsonl, tensorboard/, wandb/, mlruns/."""
-        return [s.path for s in self.sinks]
 
     def config(self, values: dict) -> None:
         """Record the run's configuration (a dict; dataclasses via `dataclasses.asdict`)."""
