@@ -77,3 +77,32 @@ def test_cpp_batch_encoding_on_many_threads_matches_one_text_at_a_time(pair):
 def test_cpp_rejects_a_chunk_that_is_not_a_str():
     with pytest.raises(ValueError, match="chunks: every item must be a str"):
         _ext.cpp_module().bpe_train(["ab", b"cd"], 3, 1)
+
+
+def _fuzz(n: int, seed: int = 0) -> list[str]:
+    """Short strings over the characters where the split patterns' alternatives meet."""
+    import random
+
+    rng = random.Random(seed)
+    pool = list(" \t\n\r'sdmtlverSLVEa1٣Ⅻ!?.,;(\u00a0\u2028\u3000é世🤖_-\u017f")
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("pattern", [reference.GPT2_PATTERN, reference.GPT4_PATTERN],
+                         ids=["gpt2", "gpt4"])
+def test_cpp_split_gives_the_chunks_of_regex_findall(pattern):
+    from hubkit.tokenizers import ops
+
+    pre = ops.pretokenizer(pattern)
+    assert pre is not None
+    texts = [pydoc_text(size=50_000), stdlib_source(20_000), ODD_TEXT, "", *_fuzz(2000)]
+    for text in texts:
+        assert pre.split(text) == reference.split_chunks(text, pattern), repr(text)
+
+
+def test_cpp_backend_with_a_custom_pattern_splits_with_regex_and_matches_the_reference():
+    text = stdlib_source(5000)
+    ref = BPETokenizer(r"\w+|\s+|[^\w\s]+", backend="reference").train(text, 330)
+    cpp = BPETokenizer(r"\w+|\s+|[^\w\s]+", backend="cpp").train(text, 330)
+    assert cpp.merges == ref.merges
+    assert cpp.encode_batch([ODD_TEXT, text]) == ref.encode_batch([ODD_TEXT, text])

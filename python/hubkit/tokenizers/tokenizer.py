@@ -79,7 +79,7 @@ class BPETokenizer:
     def _set_merges(self, merges: list[reference.Pair]) -> None:
         self._merges = [tuple(p) for p in merges]
         self.vocab = reference.vocab_bytes(self._merges)  # (V - specials,) bytes of every id
-        self._encoder = ops.encoder(self._merges, self.backend)
+        self._encoder = ops.encoder(self._merges, self.pattern, self.backend)
 
     @property
     def merges(self) -> list[tuple[reference.Pair, int]]:
@@ -106,8 +106,12 @@ class BPETokenizer:
             raise ValueError(f"vocab_size: must be at least 256 bytes + {len(specials)} special "
                              f"tokens = {256 + len(specials)}, got {vocab_size}")
         pieces = self._split_specials(text, specials)[::2]  # odd indices: the special tokens
-        chunks = [c for piece in pieces for c in self._chunks(piece)]
-        self._set_merges(ops.train(chunks, vocab_size - 256 - len(specials), self.backend))
+        num_merges = vocab_size - 256 - len(specials)
+        merges = ops.train_texts(pieces, self.pattern, num_merges, self.backend)
+        if merges is None:  # no C++ split for this pattern: split with regex here
+            chunks = [c for piece in pieces for c in self._chunks(piece)]
+            merges = ops.train(chunks, num_merges, self.backend)
+        self._set_merges(merges)
         self.special_tokens = {tok: len(self.vocab) + i for i, tok in enumerate(specials)}
         return self
 
@@ -149,7 +153,7 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Token ids of `text`, special tokens treated as ordinary text."""
-        ids, _ = self._encoder.encode(self._chunks(_check_text(text)))
+        ids, _ = self._encoder.encode_texts([_check_text(text)])
         return ids.tolist()
 
     def encode(self, text: str, *, allowed_special=frozenset(),
@@ -175,14 +179,9 @@ class BPETokenizer:
         """Ids of each text (special tokens as ordinary text); one backend call for all."""
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise ValueError(f"texts: expected a list of str, got {type(texts).__name__}")
-        per_text = [self._chunks(_check_text(t, f"texts[{i}]")) for i, t in enumerate(texts)]
-        ids, offsets = self._encoder.encode([c for chunks in per_text for c in chunks])
-        out, start = [], 0
-        for chunks in per_text:
-            end = start + len(chunks)
-            out.append(ids[offsets[start]:offsets[end]].tolist())
-            start = end
-        return out
+        texts = [_check_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
+        ids, offsets = self._encoder.encode_texts(texts)
+        return [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))]
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes that `ids` stand for (special tokens as their UTF-8 text)."""
