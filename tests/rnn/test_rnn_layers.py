@@ -206,3 +206,14 @@ def test_wrong_input_size_or_state_shape_raises_naming_the_argument():
         gru(torch.randn(5, 2, 3), torch.zeros(1, 3, 4))
     with pytest.raises(ValueError, match=r"hx\[1\]: expected shape"):
         hubkit.nn.LSTM(3, 4)(torch.randn(5, 3), (torch.zeros(1, 4), torch.zeros(1, 5)))
+
+
+def test_lstm_in_bfloat16_runs_the_reference_backend_and_matches_torch(gen):
+    torch.manual_seed(0)
+    want_mod = nn.LSTM(3, 8, dtype=torch.bfloat16)
+    ours = hubkit.nn.LSTM(3, 8, dtype=torch.bfloat16)
+    ours.load_state_dict(want_mod.state_dict())
+    x = torch.randn(6, 2, 3, generator=gen).bfloat16()
+    got, want = ours(x)[0], want_mod(x)[0]
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want.float(), atol=3e-2, rtol=3e-2)

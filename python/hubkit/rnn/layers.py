@@ -292,6 +292,13 @@ class LSTM(_Recurrent):
                                        w["bias_hh"], w["weight_hr"])
         return step
 
+    def _backend_for(self, dtype: torch.dtype) -> str | None:
+        """The forced backend; else, for a dtype the cpp kernel lacks (bfloat16, float16),
+        "reference" by name (as torch.nn.LSTM runs those dtypes too), never a silent swap."""
+        if self.backend is not None or dtype in (torch.float32, torch.float64):
+            return self.backend
+        return "reference"
+
     def _direction(self, x, state, layer: int, d: int, lengths):
         if lengths is not None or self.proj_size:
             return super()._direction(x, state, layer, d, lengths)
@@ -299,5 +306,5 @@ class LSTM(_Recurrent):
         bias = w["bias_ih"] + w["bias_hh"] if self.bias else None
         xs = x.flip(0) if d else x
         y, h, c = lstm_op(xs, state[0], state[1], w["weight_ih"], w["weight_hh"], bias,
-                          backend=self.backend)
+                          backend=self._backend_for(x.dtype))
         return (y.flip(0) if d else y), (h, c)
