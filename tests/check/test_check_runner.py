@@ -294,3 +294,36 @@ def test_check_all_table_prints_brackets_in_messages_literally():
                     message="skipped: needs scipy (pip install 'hubkit[all]')")
     render_table([result], Console(file=out, width=160))
     assert "hubkit[all]" in out.getvalue()
+
+
+LAYOUT_SPEC = SPEC.replace("grads=(\"a\", \"b\"),", "grads=(\"a\", \"b\"), out_layout=\"contiguous\",")
+
+
+def test_a_transposed_copy_is_rejected_where_the_op_promises_contiguous_output(tmp_path):
+    ex = make_exercise(tmp_path / "exercises", ex_id="synthetic_layout")
+    (ex.root / "spec.py").write_text(LAYOUT_SPEC)
+    assert check(ex, ex.solution_files()).status == "pass"
+    body = "def matmul(a, b):\n    return (b.T[:, :, None] * a.T[None]).sum(1).T\n"
+    r = check(ex, learner(tmp_path, body))
+    assert r.status == "fail" and "are not contiguous" in r.message
+
+
+SIGN_SPEC = '''
+import torch
+from hubkit.check import Case, OpSpec
+
+def cases(ctx):
+    x = torch.tensor([-0.0, 0.0, -1.5, 2.0, -0.0])
+    return [Case("signed zeros", {"x": x})]
+
+SPEC = OpSpec(reference=lambda x: torch.neg(x), cases=cases, signed_zeros=True)
+'''
+
+
+def test_the_sign_of_zero_is_checked_where_it_is_part_of_the_answer(tmp_path):
+    ex = make_exercise(tmp_path / "exercises", ex_id="synthetic_sign")
+    (ex.root / "spec.py").write_text(SIGN_SPEC)
+    good = check(ex, learner(tmp_path, "def matmul(x):\n    return -x\n"))
+    assert good.status == "pass", good.message
+    r = check(ex, learner(tmp_path, "def matmul(x):\n    return 0.0 - x\n"))  # 0 - 0 = +0
+    assert r.status == "fail" and "zeros have the wrong sign" in r.message

@@ -4,7 +4,15 @@ An exercise is a folder `exercises/<id>/` (format: exercises/README.md) whose
 `spec.py` declares either an `OpSpec` (a tensor function with one right answer:
 cases, float64 reference, adapter, hubkit's shipped op) or a `CustomSpec` (its
 own statistical or invariant checks). `check(...)` grades one implementation
-in an isolated child process and returns a `Result`.
+and returns a `Result`.
+
+The trust boundary: this process (the grader) draws the inputs, computes the
+float64 reference, compares and writes the verdict; it never imports or runs
+the learner's code. That code runs in a hardened process (`child`, `sandbox`)
+that receives inputs and returns outputs as data (`rpc`, `wire`), under
+memory, CPU-time and process limits, without network, writing only to its
+scratch directory. What each measure guarantees, and what it does not (native
+code), is in exercises/README.md, "The trust boundary".
 
 Example:
     >>> from hubkit.check import get_exercise

@@ -117,9 +117,35 @@ def _compare_outputs(spec: OpSpec, case: Case, got: Any, want: Any) -> None:
     floor = max(rms(w) for w in wants if isinstance(w, torch.Tensor))
     for i, (g, w) in enumerate(zip(gots, wants, strict=True)):
         name = "output" if len(wants) == 1 else f"output {i}"
+        _layout(spec, g, name)
         assert_close(g, w.detach(), name=name, dtype=dtype if w.is_floating_point() else w.dtype,
                      reduction=case.reduction, rtol=spec.rtol, sentinel=True,
                      scale_floor=floor, condition=case.condition)
+        _signed_zeros(spec, g, w.detach(), name)
+
+
+def _layout(spec: OpSpec, g: Any, name: str) -> None:
+    """Strides the op promises (checked before values: a transposed copy has right values)."""
+    if spec.out_layout is None or not isinstance(g, torch.Tensor):
+        return
+    fmt = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    if not g.is_contiguous(memory_format=fmt[spec.out_layout]):
+        raise CheckFailure(f"{name}: strides {tuple(g.stride())} for shape {tuple(g.shape)} "
+                           f"are not {spec.out_layout.replace('_', ' ')}: this op promises a "
+                           f"{spec.out_layout.replace('_', ' ')} output (allocate it that way, "
+                           "or return .contiguous())")
+
+
+def _signed_zeros(spec: OpSpec, g: Any, w: Any, name: str) -> None:
+    if not spec.signed_zeros or not isinstance(g, torch.Tensor) or not w.is_floating_point():
+        return
+    zero = (w == 0) & (g == 0)
+    wrong = zero & (torch.signbit(g.to(w.dtype)) != torch.signbit(w))
+    if bool(wrong.any()):
+        idx = tuple(int(i) for i in wrong.nonzero()[0])
+        raise CheckFailure(f"{name}: {int(wrong.sum())} zeros have the wrong sign, first at "
+                           f"{idx}: got {g[idx].item()!r}, expected {w[idx].item()!r} (the sign "
+                           "of zero is part of this op's answer)")
 
 
 def _check_grads(spec: OpSpec, case: Case, args: list, ref_args: list, got: Any,

@@ -11,8 +11,12 @@ Two kinds of spec:
   time): the spec's own `check(learner, ctx)` raises `CheckFailure` with a
   teaching message, using the helpers here.
 
-Both receive the learner's code as a module: a Python module loaded from the
-learner's file, or the compiled pybind11 extension for cpp/cuda exercises.
+An `OpSpec`'s `call` runs in the learner's process with the learner's module
+(a Python module loaded from the learner's file, or the compiled pybind11
+extension for cpp/cuda exercises); everything else in a spec runs in the
+grader. A `CustomSpec`'s `check` receives a stand-in for that module
+(`hubkit.check.rpc.Remote`): calls into it cross to the learner's process and
+come back as data (see exercises/README.md, "The trust boundary").
 """
 
 from __future__ import annotations
@@ -146,6 +150,10 @@ class OpSpec:
             `torch.library.opcheck` on the first case.
         bench: `bench(ctx) -> Case`, a larger case to time; None times the
             last case from `cases`.
+        out_layout: the memory format the op promises for its outputs,
+            "contiguous" or "channels_last" (None: any strides).
+        signed_zeros: outputs must match the reference's sign of zero (-0.0 vs
+            0.0), for ops where it is part of the answer (copysign, neg, relu of -0.0).
     """
 
     reference: Callable[..., Any]
@@ -158,6 +166,8 @@ class OpSpec:
     rtol: dict[torch.dtype, float] | None = None
     opcheck: bool = False
     bench: Callable[[CheckContext], Case] | None = None
+    out_layout: str | None = None
+    signed_zeros: bool = False
 
 
 @dataclass
