@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import hubkit
+from hubkit import runs
 from hubkit.cnn import data, plots, train
 from hubkit.cnn.layers import LeNet5, ResNet18
 
@@ -136,8 +137,12 @@ def test_digits_run_writes_only_under_out_and_lists_what_it_wrote(tmp_path, monk
     captured = capsys.readouterr()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else in the cwd
     written = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert written == ["history.jsonl", "model.pt", "summary.json"]
-    assert f"wrote 3 file(s) under {tmp_path / 'run'}/" in captured.out
+    assert written == ["history.jsonl", "metrics.jsonl", "model.pt", "summary.json"]
+    assert f"wrote 4 file(s) under {tmp_path / 'run'}/" in captured.out
+    (logged,) = runs.find_runs(tmp_path / "run")  # through hubkit.runlog's tracker
+    assert logged.config["epochs"] == 1 and logged.records[0]["step"] == 1
+    assert logged.records[0]["test_accuracy"] == json.loads(
+        (tmp_path / "run" / "summary.json").read_text())["test_accuracy"]
     assert "epoch 1/1" in captured.err and "test_accuracy" in captured.err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["history"][0]["epoch"] == 0

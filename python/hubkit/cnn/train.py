@@ -5,8 +5,8 @@
     python -m hubkit.cnn.train finetune --data DIR --checkpoint resnet.pt
 
 Every run writes under `--out` (default `runs/cnn-<task>-<time>/`): metrics as
-JSONL (one JSON object per line), a summary, the weights and, for digits, PNG
-plots. Every loop is built from small pieces (`train_epoch`, `evaluate`,
+JSONL (`metrics.jsonl`, the format of `hubkit.runlog`; `--log tensorboard` or
+`--log wandb` add those), a summary, the weights and, for digits, PNG plots. Every loop is built from small pieces (`train_epoch`, `evaluate`,
 `cosine_lr`).
 """
 
@@ -229,7 +229,7 @@ def train_cifar10(cfg: CifarConfig | None = None,
                                y_tr[idx], cfg)
             step += 1
             if progress is not None:
-                progress.update(loss=loss)
+                progress.update(loss=loss, lr=opt.param_groups[0]["lr"])
             if step % 50 == 0 or step == total:
                 logger.log(event="train", step=step, loss=loss, lr=opt.param_groups[0]["lr"],
                            seconds=time.perf_counter() - start)
@@ -237,6 +237,7 @@ def train_cifar10(cfg: CifarConfig | None = None,
         logger.log(event="eval", step=step, epoch=step / steps_per_epoch, test_accuracy=acc)
         if progress is not None:
             progress.log(f"epoch {step / steps_per_epoch:.2f}: test_accuracy {acc:.4f}")
+            progress.update(0, test_accuracy=acc)
     return {"test_accuracy": acc, "steps": step, "seconds": time.perf_counter() - start,
             "model": model}
 
@@ -306,23 +307,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args, outputs: runlog.Outputs) -> dict:
+def _run(args, outputs: runlog.Outputs, track: runlog.Tracker) -> dict:
     show = not args.quiet
     if args.task == "digits":
         cfg = DigitsConfig(epochs=args.epochs)
-        with runlog.Progress(cfg.epochs, "epoch", enabled=show) as bar:
+        track.config(asdict(cfg))
+        with runlog.Progress(cfg.epochs, "epoch", enabled=show, tracker=track) as bar:
             out = train_lenet_digits(cfg, bar)
         if not args.no_plots:
             outputs.add(save_digits_plots(out, outputs.folder()))
         return out
-    if args.task == "cifar":
-        cfg = CifarConfig(data=args.data, epochs=args.epochs,
-                          metrics=str(outputs.path("metrics.jsonl")))
+    if args.task == "cifar":  # loss and lr every 50 steps, test accuracy every epoch
+        cfg = CifarConfig(data=args.data, epochs=args.epochs)
+        track.config(asdict(cfg))
         steps = cfg.epochs * math.ceil(50_000 / cfg.batch_size)
-        with runlog.Progress(steps, "step", enabled=show) as bar:
+        with runlog.Progress(steps, "step", enabled=show, tracker=track, track_every=50) as bar:
             return train_cifar10(cfg, bar)
     cfg = FinetuneConfig(data=args.data, checkpoint=args.checkpoint)
-    with runlog.Progress(cfg.epochs, "epoch", enabled=show) as bar:
+    track.config(asdict(cfg))
+    with runlog.Progress(cfg.epochs, "epoch", enabled=show, tracker=track) as bar:
         return finetune_image_folder(cfg, bar)
 
 
@@ -330,8 +333,8 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: digits | cifar | finetune (see the module docstring)."""
     args = _parser().parse_args(argv)
     outputs = runlog.Outputs(args.out, f"{args._run_name}")
-    with runlog.quiet_third_party():
-        out = _run(args, outputs)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        out = _run(args, outputs, track)
     torch.save(out["model"].state_dict(), outputs.path("model.pt"))
     summary = {k: v for k, v in out.items() if k != "model"}
     outputs.path("summary.json").write_text(json.dumps(summary, indent=1) + "\n")
