@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from hubkit import runs
 from hubkit.attention import reference
 from hubkit.attention import train as tr
 
@@ -183,9 +184,13 @@ def test_a_tiny_run_writes_only_under_out_and_lists_what_it_wrote(tmp_path, monk
              "--d-model", "16", "--nhead", "2"])
     captured = capsys.readouterr()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
-    written = {"attention_map.png", "metrics.json", "positional_encodings.md"}
+    written = {"attention_map.png", "metrics.json", "metrics.jsonl", "positional_encodings.md"}
     assert {p.name for p in out.iterdir()} == written
-    assert f"wrote 3 file(s) under {out}/" in captured.out
+    assert f"wrote 4 file(s) under {out}/" in captured.out
+    (logged,) = runs.find_runs(out)  # the curves, through hubkit.runlog's tracker
+    assert logged.curve("loss")[0] == [1, 2, 3, 4] == logged.curve("rope/loss")[0]
+    assert logged.last["held_out_exact_match"] == json.loads(
+        (out / "metrics.json").read_text())["held_out_exact_match"]
     assert all(str(out / name) in captured.out for name in written)
     for kind in ("sinusoidal", "learned", "rope"):  # a line per variant, with its number
         assert f"{kind}: held-out exact match" in captured.out

@@ -428,10 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _train_with_progress(cfg: TrainConfig, quiet: bool) -> TrainResult:
-    """`train` with a progress line (loss, ETA) and a kept line every sixth of the run."""
+def _train_with_progress(cfg: TrainConfig, quiet: bool, track=None) -> TrainResult:
+    """`train` with a progress line (loss, ETA) and a kept line every sixth of the run.
+
+    `track` (a runlog tracker, optional) gets the loss and learning rate of every step.
+    """
     every = max(1, cfg.steps // 6)
-    with runlog.Progress(cfg.steps, f"train {cfg.positional}", enabled=not quiet) as bar:
+    with runlog.Progress(cfg.steps, f"train {cfg.positional}", enabled=not quiet,
+                         tracker=track) as bar:
         def on_step(step: int, loss: float) -> None:
             bar.update(loss=loss, lr=lr_at(step, cfg))
             if (step + 1) % every == 0 and step + 1 < cfg.steps:
@@ -466,13 +470,18 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(**{name: getattr(args, name) for name in _FLAGS})
     out = runlog.Outputs(args.out, args._run_name)
-    with runlog.quiet_third_party():
-        result = _train_with_progress(cfg, args.quiet)
+    with runlog.quiet_third_party(), runlog.tracker(args, out) as track:
+        track.config(asdict(cfg))
+        result = _train_with_progress(cfg, args.quiet, track)
+        track.log(cfg.steps, held_out_exact_match=result.accuracy)
         print(_summary(result), flush=True)
         plot_example(result, _example_source(result), out.path("attention_map.png"))
         rows = [comparison_row(cfg.positional, result)]
         for kind in (k for k in POSITIONAL_KINDS if args.compare and k != cfg.positional):
-            other = _train_with_progress(replace(cfg, positional=kind), args.quiet)
+            # the comparison runs restart at step 1: their metrics are named "<kind>/loss"
+            other = _train_with_progress(replace(cfg, positional=kind), args.quiet,
+                                         track.prefixed(f"{kind}/"))
+            track.prefixed(f"{kind}/").log(cfg.steps, held_out_exact_match=other.accuracy)
             print(_summary(other), flush=True)
             rows.append(comparison_row(kind, other))
     table = format_table(sorted(rows, key=lambda r: POSITIONAL_KINDS.index(r["positional"])))
