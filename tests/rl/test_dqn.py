@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hubkit import _ext
+from hubkit import _ext, runs
 from hubkit.rl import dqn
 
 gym = pytest.importorskip("gymnasium")
@@ -123,5 +123,8 @@ def test_dqn_command_has_help_and_writes_only_under_out(tmp_path, monkeypatch, c
     dqn.main(["--total-steps", "300", "--out", str(tmp_path / "run")])
     captured = capsys.readouterr()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["log.jsonl", "q_network.pt"]
-    assert "step 300/300" in captured.err and "wrote 2 file(s)" in captured.out
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "log.jsonl", "metrics.jsonl", "q_network.pt"]
+    assert "step 300/300" in captured.err and "wrote 3 file(s)" in captured.out
+    (logged,) = runs.find_runs(tmp_path / "run")  # through hubkit.runlog, every 100 steps
+    assert logged.config["total_steps"] == 300 and logged.curve("loss")[0] == [100, 200, 300]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hubkit import runs
 from hubkit.rl import mdp, qlearning
 
 gym = pytest.importorskip("gymnasium")
@@ -62,5 +63,9 @@ def test_qlearning_command_has_help_and_writes_only_under_out(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     qlearning.main(["--episodes", "50", "--out", str(tmp_path / "run")])
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
-    assert [p.name for p in (tmp_path / "run").iterdir()] == ["exploration.png"]
-    assert "wrote 1 file(s)" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "exploration.png", "metrics.jsonl"]
+    assert "wrote 2 file(s)" in capsys.readouterr().out
+    (logged,) = runs.find_runs(tmp_path / "run")  # through hubkit.runlog: one step per run
+    assert logged.config["episodes"] == 50 and logged.curve("greedy_success")[0] == list(
+        range(1, 19))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -327,9 +327,12 @@ def main(argv: list[str] | None = None) -> None:
     cfg = DQNConfig(env_id=args.env, total_steps=args.total_steps, seed=args.seed,
                     prioritized=args.prioritized)
     outputs = runlog.Outputs(args.out, "dqn")
-    with runlog.quiet_third_party(), runlog.Progress(cfg.total_steps, "step",
-                                                     enabled=not args.quiet) as bar:
-        result = train(cfg, progress=bar)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        track.config(asdict(cfg))
+        # one env step per update: the loss and eval return are logged every 100 steps
+        with runlog.Progress(cfg.total_steps, "step", enabled=not args.quiet, tracker=track,
+                             track_every=100) as bar:
+            result = train(cfg, progress=bar)
     torch.save(result.q.state_dict(), outputs.path("q_network.pt"))
     with outputs.path("log.jsonl").open("w") as f:
         f.writelines(json.dumps(row) + "\n" for row in result.log)

@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -194,8 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     outputs = runlog.Outputs(args.out, "qlearning")
     cfg = QLearningConfig(episodes=args.episodes)
     runs = (5 + 1) * 3  # the default epsilons and the decaying schedule, three seeds each
-    with runlog.quiet_third_party(), runlog.Progress(runs, "run", enabled=not args.quiet) as bar:
-        results = exploration_study(cfg=cfg, progress=bar)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        track.config(asdict(cfg))
+        # step = run (schedule x seed), metric = the greedy success that run learned
+        with runlog.Progress(runs, "run", enabled=not args.quiet, tracker=track) as bar:
+            results = exploration_study(cfg=cfg, progress=bar)
     for label, res in results.items():
         print(f"{label:>14}: greedy success {res['greedy']:.2f}, "
               f"training return {res['curve'].mean():.3f}")
