@@ -18,6 +18,7 @@ try:
 except ImportError:
     pytest.skip("hubkit._mujoco was not built", allow_module_level=True)
 
+from hubkit import runs  # noqa: E402
 from hubkit.envs import train  # noqa: E402
 
 TINY = ["--iterations", "2", "--population", "4", "--horizon", "15", "--sizes", "0,0.5",
@@ -42,9 +43,10 @@ def test_tiny_run_writes_only_under_out_with_progress_and_no_warnings(tmp_path, 
     train.main([*TINY, "--out", str(out)])
     stdout, stderr = capfd.readouterr()
     assert list(cwd.iterdir()) == []  # no MUJOCO_LOG.TXT, no PNG in the current directory
-    names = ["envs-trajectories.png", "envs-robustness.png", "envs-results.json"]
+    names = ["envs-trajectories.png", "envs-robustness.png", "envs-results.json",
+             "metrics.jsonl"]
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
-    assert "wrote 3 file(s)" in stdout and all(str(out / n) in stdout for n in names)
+    assert "wrote 4 file(s)" in stdout and all(str(out / n) in stdout for n in names)
     assert "CEM iteration 1/2: best return" in stderr and "CEM iteration 2/2: best return" in stderr
     assert "HalfCheetah: CEM gait, perturbation 0.50: average return" in stderr
     assert "robustness variant 4/4" in stderr and " < " in stderr  # progress line with its ETA
@@ -52,12 +54,16 @@ def test_tiny_run_writes_only_under_out_with_progress_and_no_warnings(tmp_path, 
         assert noise not in stdout + stderr
     results = json.loads((out / "envs-results.json").read_text())
     assert len(results["cem_best_return_per_iteration"]) == 2 and results["sizes"] == [0.0, 0.5]
+    (logged,) = runs.find_runs(out)  # the same numbers, through hubkit.runlog's tracker
+    assert logged.curve("best_return") == ([1, 2], results["cem_best_return_per_iteration"])
+    assert logged.curve("HalfCheetah/avg_return") == (
+        [0, 1], results["robustness"]["HalfCheetah: CEM gait"])
 
 
 def test_default_out_is_runs_envs_time_in_the_current_directory(tmp_path):
     train.main([*TINY, "--iterations", "1", "--quiet"])
     (run,) = (tmp_path / "runs").iterdir()
-    assert run.name.startswith("envs-") and len(list(run.iterdir())) == 3
+    assert run.name.startswith("envs-") and len(list(run.iterdir())) == 4
     assert [p.name for p in tmp_path.iterdir()] == ["runs"]
 
 

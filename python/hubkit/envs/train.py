@@ -97,22 +97,25 @@ def build_parser():
     return p
 
 
-def tune_gait(args, show: bool) -> tuple[np.ndarray, np.ndarray]:
-    """CEM on HalfCheetah, one progress update and one line per iteration."""
+def tune_gait(args, show: bool, track=None) -> tuple[np.ndarray, np.ndarray]:
+    """CEM on HalfCheetah, one progress update (logged to `track`) and one line per iteration."""
     cfg = C.CEMConfig(iterations=args.iterations, population=args.population,
                       horizon=args.horizon, seed=args.seed, num_threads=args.threads)
-    with runlog.Progress(cfg.iterations, "CEM iteration", enabled=show) as bar:
+    with runlog.Progress(cfg.iterations, "CEM iteration", enabled=show, tracker=track) as bar:
         def on_iteration(i: int, returns: np.ndarray) -> None:
             best, mean = float(returns.max()), float(returns.mean())
             bar.log(f"CEM iteration {i + 1}/{cfg.iterations}: best return {best:.1f}, "
                     f"population mean {mean:.1f}")
-            bar.update(best_return=best)
+            bar.update(best_return=best, mean_return=mean)
 
         return C.cem_gait(cfg, on_iteration)
 
 
-def robustness(args, gait: np.ndarray, show: bool) -> dict[str, np.ndarray]:
-    """Both controllers' average return at each perturbation size, one line per variant."""
+def robustness(args, gait: np.ndarray, show: bool, track=None) -> dict[str, np.ndarray]:
+    """Both controllers' average return at each perturbation size, one line per variant.
+
+    `track` gets "<task>/avg_return" with step = the index of the perturbation size.
+    """
     dt = 0.01 * 5  # HalfCheetah: timestep 0.01, frame_skip 5
     variants = {"Reacher: reach controller": ("Reacher", lambda: C.reach_policy),
                 "HalfCheetah: CEM gait": ("HalfCheetah", lambda: gait_policy(gait, dt))}
@@ -120,9 +123,12 @@ def robustness(args, gait: np.ndarray, show: bool) -> dict[str, np.ndarray]:
     with runlog.Progress(len(variants) * len(args.sizes), "robustness variant",
                          enabled=show) as bar:
         for name, (task, make_policy) in variants.items():
-            def on_size(size: float, ret: float, name=name) -> None:
+            def on_size(size: float, ret: float, name=name, task=task) -> None:
                 bar.log(f"{name}, perturbation {size:.2f}: average return {ret:.2f}")
                 bar.update(avg_return=ret)
+                if track is not None:
+                    track.log(list(args.sizes).index(size), **{f"{task}/avg_return": ret,
+                                                                f"{task}/size": size})
 
             curves[name] = D.robustness_curve(task, make_policy, args.sizes,
                                               steps=args.robust_steps, seed=args.seed,
@@ -147,9 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     outputs = runlog.Outputs(args.out, args._run_name)
     show = not args.quiet
-    with runlog.quiet_third_party(), mujoco_warnings() as warnings:
-        gait, history = tune_gait(args, show)
-        curves = robustness(args, gait, show)
+    with runlog.quiet_third_party(), mujoco_warnings() as warnings, \
+            runlog.tracker(args, outputs) as track:
+        gait, history = tune_gait(args, show, track)
+        curves = robustness(args, gait, show, track)
         write_results(outputs, args, gait, history, curves, warnings)
     print(f"CEM best return per iteration: {np.round(history, 1).tolist()}")
     for name, curve in curves.items():
