@@ -43,3 +43,14 @@ def test_huggingface_export_loads_in_transformers_and_encodes_identically(tok, t
     ids = hf.encode(text, add_special_tokens=False)
     assert ids == tok.encode(text, allowed_special="all")
     assert hf.decode(ids) == text
+
+
+def test_wordpiece_and_unigram_are_shown_through_hugging_face_tokenizers():
+    pytest.importorskip("tokenizers", reason="Hugging Face tokenizers is not installed")
+    from hubkit.tokenizers.interop import other_subword_models
+
+    sample = "Tokenization of sentences"
+    pieces = other_subword_models(pydoc_text(size=20_000), 400, sample)
+    assert "".join(pieces["bpe"]) == sample
+    assert any(p.startswith("##") for p in pieces["wordpiece"])  # word-inner pieces
+    assert "".join(pieces["unigram"]).replace("▁", " ").strip() == sample

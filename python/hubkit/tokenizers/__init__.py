@@ -12,8 +12,9 @@ frequent one, and marks word-inner pieces with "##". SentencePiece treats
 the text as a raw stream (spaces become "▁"), and usually trains a unigram
 model: start from many pieces and prune those whose removal costs the least
 likelihood. Both are shown through Hugging Face `tokenizers`
-(`tokenizers.models.WordPiece`, `tokenizers.models.Unigram`); hubkit builds
-only BPE from scratch.
+(`interop.other_subword_models(text, vocab_size, sample)` trains all three on
+the same text and shows how each cuts `sample`); hubkit builds only BPE from
+scratch.
 """
 
 from hubkit.tokenizers.reference import GPT2_PATTERN, GPT4_PATTERN

@@ -80,3 +80,32 @@ def to_huggingface(tok, path: str | os.PathLike) -> Path:
     path = Path(path)
     hf.save(str(path))
     return path
+
+
+def other_subword_models(text: str, vocab_size: int, sample: str) -> dict[str, list[str]]:
+    """How WordPiece, Unigram (SentencePiece) and byte-level BPE cut `sample`, all trained on `text`.
+
+    WordPiece and Unigram are trained with Hugging Face `tokenizers` (hubkit
+    builds only BPE from scratch); BPE is hubkit's own, shown as the text of
+    each token. WordPiece marks word-inner pieces with "##"; Unigram (as in
+    SentencePiece) marks a leading space with "▁".
+
+    Returns:
+        {"bpe": pieces, "wordpiece": pieces, "unigram": pieces}
+    """
+    from hubkit.tokenizers.tokenizer import BPETokenizer
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wordpiece.train_from_iterator([text], trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=["[UNK]"], show_progress=False))
+    unigram = Tokenizer(models.Unigram())
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+    unigram.train_from_iterator([text], trainers.UnigramTrainer(
+        vocab_size=vocab_size, unk_token="<unk>", special_tokens=["<unk>"], show_progress=False))
+    bpe = BPETokenizer("gpt4").train(text, max(vocab_size, 256))
+    return {"bpe": [bpe.decode_bytes([i]).decode("utf-8", "backslashreplace")
+                    for i in bpe.encode_ordinary(sample)],
+            "wordpiece": wordpiece.encode(sample).tokens,
+            "unigram": unigram.encode(sample).tokens}
