@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
+from hubkit import runs
 from hubkit.peft import data, train
 
 pytest.importorskip("transformers")
@@ -201,10 +204,13 @@ def test_gpt2_lora_run_shows_progress_and_lists_what_it_wrote(tmp_path, capsys, 
     captured = capsys.readouterr()
     assert "step (lora) 3/3" in captured.err and "loss" in captured.err
     assert "Warning" not in captured.err
-    assert f"wrote 3 file(s) under {out}/" in captured.out
+    assert f"wrote 4 file(s) under {out}/" in captured.out
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == ["adapter/adapter_config.json", "adapter/adapter_model.safetensors",
-                       "metrics.json"]
+                       "metrics.json", "metrics.jsonl"]
+    (logged,) = runs.find_runs(out)  # the loss curve, through hubkit.runlog's tracker
+    assert logged.config["method"] == "lora" and logged.curve("loss") == (
+        [1, 2, 3], json.loads((out / "metrics.json").read_text())["losses"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no stray files
 
 
@@ -222,5 +228,9 @@ def test_classify_run_prints_a_line_per_method_and_the_files_it_wrote(tmp_path, 
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.startswith("peft-classify-")
     assert sorted(p.name for p in run.iterdir()) == ["comparison.md", "comparison.png",
-                                                     "results.json"]
-    assert f"wrote 3 file(s) under {run.relative_to(tmp_path)}/" in captured.out
+                                                     "metrics.jsonl", "results.json"]
+    assert f"wrote 4 file(s) under {run.relative_to(tmp_path)}/" in captured.out
+    (logged,) = runs.find_runs(run)  # per-step loss labelled by method, then each accuracy
+    assert [r["method"] for r in logged.records[:6]] == ["full"] * 2 + ["lora"] * 2 + [
+        "prompt"] * 2
+    assert {"full/accuracy", "lora/accuracy", "prompt/accuracy"} <= set(logged.last)

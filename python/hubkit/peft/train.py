@@ -442,8 +442,14 @@ def _main_classify(args, out: runlog.Outputs) -> None:
     require_minilm()  # before anything is trained or written
     _quiet_transformers()
     cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers)
-    with runlog.Progress(len(cfg.methods) * cfg.steps, "step", enabled=not args.quiet) as bar:
-        results = compare_methods(cfg, bar)
+    total = len(cfg.methods) * cfg.steps
+    with runlog.tracker(args, out) as track:  # after the checks: a missing package writes nothing
+        track.config(asdict(cfg))
+        with runlog.Progress(total, "step", enabled=not args.quiet, tracker=track) as bar:
+            results = compare_methods(cfg, bar)
+        for r in results:
+            track.log(total, **{f"{r.method}/accuracy": r.accuracy,
+                                f"{r.method}/ms_per_step": r.ms_per_step})
     out.add(write_report(results, out.folder()))
     rows = [{**asdict(r), "trainable_percent": r.trainable_percent} for r in results]
     out.path("results.json").write_text(json.dumps({"config": asdict(cfg), "results": rows},
@@ -451,8 +457,10 @@ def _main_classify(args, out: runlog.Outputs) -> None:
     print(format_table(results))
 
 
-def _train_gpt2(cfg: GPT2DomainConfig, quiet: bool) -> dict:
-    with runlog.Progress(cfg.steps, f"step ({cfg.method})", enabled=not quiet) as bar:
+def _train_gpt2(cfg: GPT2DomainConfig, quiet: bool, track: runlog.Tracker) -> dict:
+    track.config(asdict(cfg))
+    with runlog.Progress(cfg.steps, f"step ({cfg.method})", enabled=not quiet,
+                         tracker=track) as bar:
         return gpt2_domain_finetune(cfg, bar)
 
 
@@ -461,13 +469,14 @@ def _main_gpt2(args, out: runlog.Outputs) -> None:
     _quiet_transformers()
     cfg = GPT2DomainConfig(pretrained=args.pretrained, method=args.method, steps=args.steps,
                            text_path=args.text)
-    try:
-        result = _train_gpt2(cfg, args.quiet)
-    except (OSError, ValueError) as err:  # no hub / no weights: say so, train the tiny one
-        print(f"could not load {cfg.pretrained!r} ({str(err).splitlines()[0]}); "
-              "training the tiny config instead", flush=True)
-        cfg = GPT2DomainConfig(method="full", steps=args.steps, text_path=args.text)
-        result = _train_gpt2(cfg, args.quiet)
+    with runlog.tracker(args, out) as track:  # after the checks: a missing package writes nothing
+        try:
+            result = _train_gpt2(cfg, args.quiet, track)
+        except (OSError, ValueError) as err:  # no hub / no weights: say so, train the tiny one
+            print(f"could not load {cfg.pretrained!r} ({str(err).splitlines()[0]}); "
+                  "training the tiny config instead", flush=True)
+            cfg = GPT2DomainConfig(method="full", steps=args.steps, text_path=args.text)
+            result = _train_gpt2(cfg, args.quiet, track)
     print(f"{result['method']}: trainable {result['trainable']:,} / {result['total']:,}; loss "
           f"{result['losses'][0]:.3f} -> {result['losses'][-1]:.3f}")
     _save_gpt2(result, cfg, out)
