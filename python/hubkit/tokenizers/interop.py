@@ -83,7 +83,7 @@ def to_huggingface(tok, path: str | os.PathLike) -> Path:
 
 
 def other_subword_models(text: str, vocab_size: int, sample: str) -> dict[str, list[str]]:
-    """How WordPiece, Unigram (SentencePiece) and byte-level BPE cut `sample`, all trained on `text`.
+    """How WordPiece, Unigram (SentencePiece) and byte-level BPE, trained on `text`, cut `sample`.
 
     WordPiece and Unigram are trained with Hugging Face `tokenizers` (hubkit
     builds only BPE from scratch); BPE is hubkit's own, shown as the text of
