@@ -131,7 +131,9 @@ class Outputs:
 
 def _fmt_seconds(s: float) -> str:
     s = max(0, int(round(s)))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def _fmt_metrics(metrics: dict[str, object]) -> str:

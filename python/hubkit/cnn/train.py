@@ -6,8 +6,8 @@
 
 Every run writes under `--out` (default `runs/cnn-<task>-<time>/`): metrics as
 JSONL (`metrics.jsonl`, the format of `hubkit.runlog`; `--log tensorboard` or
-`--log wandb` add those), a summary, the weights and, for digits, PNG plots. Every loop is built from small pieces (`train_epoch`, `evaluate`,
-`cosine_lr`).
+`--log wandb` add those), a summary, the weights and, for digits, PNG plots.
+Every loop is built from small pieces (`train_epoch`, `evaluate`, `cosine_lr`).
 """
 
 from __future__ import annotations
