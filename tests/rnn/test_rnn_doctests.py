@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["reference", "ops", "layers", "lessons", "train"]
+MODULES = ["reference", "ops", "layers", "lessons", "sentiment", "train"]
 
 
 @pytest.mark.parametrize("name", MODULES)
