@@ -4,5 +4,6 @@ reference.py  the cells, `scan` over time, BPTT by hand for the RNN and one LSTM
 ops.py        `hubkit::lstm` torch op (a whole layer, forward and backward): reference and cpp
 layers.py     RNN, LSTM, GRU: drop-ins for torch.nn.RNN/LSTM/GRU
 lessons.py    vanishing/exploding gradients, gradient clipping, truncated BPTT
-train.py      char-LSTM text generator (`python -m hubkit.rnn.train charlm --help`)
+sentiment.py  LSTM vs bag-of-words on generated reviews with negation
+train.py      char-LSTM text generator and the sentiment run (`python -m hubkit.rnn.train --help`)
 """
