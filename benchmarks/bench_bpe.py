@@ -19,7 +19,9 @@ Measured 2026-12-01 on the shared 2-core machine, busy (load average 170-590
 during the run; results/bpe-cpu-2026-12-01.json): train 4096 hubkit-cpp
 0.180 s vs rustbpe 0.415 s (2.3x); train 512 small 0.021 s vs 0.067 s (3.2x),
 reference 10.4 s; encode one text 0.098 s vs tiktoken 0.196 s (2.0x); encode a
-batch 0.100 s vs tiktoken (2 threads) 0.203 s (2.0x).
+batch 0.100 s vs tiktoken (2 threads) 0.203 s (2.0x). At scale (one run, same
+machine): all of the standard library's .py sources, 161.6 MB, vocab 10,000:
+hubkit-cpp 57.3 s vs rustbpe 151.8 s (2.6x), identical merges.
 """
 
 from __future__ import annotations
