@@ -237,7 +237,7 @@ def train_cifar10(cfg: CifarConfig | None = None,
         logger.log(event="eval", step=step, epoch=step / steps_per_epoch, test_accuracy=acc)
         if progress is not None:
             progress.log(f"epoch {step / steps_per_epoch:.2f}: test_accuracy {acc:.4f}")
-            progress.update(0, test_accuracy=acc)
+            progress.update(0, loss=loss, test_accuracy=acc)  # also logs the epoch's last loss
     return {"test_accuracy": acc, "steps": step, "seconds": time.perf_counter() - start,
             "model": model}
 
