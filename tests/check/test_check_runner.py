@@ -296,7 +296,7 @@ def test_check_all_table_prints_brackets_in_messages_literally():
     assert "hubkit[all]" in out.getvalue()
 
 
-LAYOUT_SPEC = SPEC.replace("grads=(\"a\", \"b\"),", "grads=(\"a\", \"b\"), out_layout=\"contiguous\",")
+LAYOUT_SPEC = SPEC.replace('grads=("a", "b"),', 'grads=("a", "b"), out_layout="contiguous",')
 
 
 def test_a_transposed_copy_is_rejected_where_the_op_promises_contiguous_output(tmp_path):
@@ -327,3 +327,22 @@ def test_the_sign_of_zero_is_checked_where_it_is_part_of_the_answer(tmp_path):
     assert good.status == "pass", good.message
     r = check(ex, learner(tmp_path, "def matmul(x):\n    return 0.0 - x\n"))  # 0 - 0 = +0
     assert r.status == "fail" and "zeros have the wrong sign" in r.message
+
+
+IDENTITY_SPEC = '''
+import torch
+from hubkit.check import Case, OpSpec, randn
+
+def cases(ctx):
+    return [Case("x(4, 6)", {"x": randn(ctx, 4, 6)})]
+
+SPEC = OpSpec(reference=lambda x: x.clone(), cases=cases)
+'''
+
+
+def test_an_output_that_is_a_view_of_an_input_is_named(tmp_path):
+    ex = make_exercise(tmp_path / "exercises", ex_id="synthetic_identity")
+    (ex.root / "spec.py").write_text(IDENTITY_SPEC)
+    assert check(ex, learner(tmp_path, "def matmul(x):\n    return x.clone()\n")).status == "pass"
+    r = check(ex, learner(tmp_path, "def matmul(x):\n    return x[:]\n"))
+    assert r.status == "fail" and "shares memory with the input `x`" in r.message

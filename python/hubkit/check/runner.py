@@ -29,6 +29,7 @@ from hubkit.check import build, rpc
 from hubkit.check.exercises import NOT_IMPLEMENTED, Exercise
 from hubkit.check.result import STATUSES, Result
 
+
 def prepare(ex: Exercise, files: dict[str, Path]) -> tuple[str | None, str | None]:
     """Compile cpp/cuda files; return (module path, None) or (None, compiler output)."""
     if ex.kind not in ("cpp", "cuda"):

@@ -108,9 +108,9 @@ class CheckContext:
             >>> ctx.batch([(abs, (-2,)), (max, (1, 3))])
             [2, 3]
         """
-        from hubkit.check import rpc
+        from hubkit.check.remote import Method
 
-        if calls and all(isinstance(fn, rpc._Method) for fn, _ in calls):
+        if calls and all(isinstance(fn, Method) for fn, _ in calls):
             sessions = {id(fn.owner._session) for fn, _ in calls}
             if len(sessions) == 1:
                 return calls[0][0].owner._session.batch(calls)
