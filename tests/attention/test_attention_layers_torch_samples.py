@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-# subtle: importing torch's test helpers calls torch.backends.disable_global_flags(); no
-# hubkit test assigns torch.backends flags, so nothing here is affected.
 from torch.testing._internal import common_modules
 
 import hubkit
+
+# subtle: importing torch's test helpers calls torch.backends.disable_global_flags(), which
+# freezes the flags for the whole test process; the checker, run in-process by later tests,
+# sets TF32 off and would then raise. Undo the freeze.
+torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
+assert not torch.backends.flags_frozen()
 
 
 @pytest.fixture(autouse=True)

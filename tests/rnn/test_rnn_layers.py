@@ -10,6 +10,11 @@ from torch.testing._internal.common_modules import module_db
 
 import hubkit
 
+# subtle: importing torch's test helpers freezes torch.backends flags for the whole test
+# process (disable_global_flags); later in-process checker runs set TF32 off. Undo it.
+torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
+assert not torch.backends.flags_frozen()
+
 F64 = torch.float64
 PAIRS = {nn.RNN: hubkit.nn.RNN, nn.LSTM: hubkit.nn.LSTM, nn.GRU: hubkit.nn.GRU}
 
