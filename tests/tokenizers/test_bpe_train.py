@@ -16,7 +16,9 @@ def test_train_cli_writes_a_tokenizer_that_loads_and_compresses(tmp_path, capsys
     summary = bpe_train.main(["--out", str(tmp_path), "--max-chars", "6000", "--vocab-size",
                               "300", "--backend", "reference", "--quiet"])
     printed = capsys.readouterr().out
-    assert "wrote 4 file(s)" in printed and "tokenizer.json" in printed
+    assert "wrote 5 file(s)" in printed and "tokenizer.json" in printed
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["merges"] == 300 - 257  # the tracker's record of the run
     tok = BPETokenizer.load(tmp_path / "tokenizer.json", backend="reference")
     assert tok.vocab_size == 300 and "<|endoftext|>" in tok.special_tokens
     assert summary["heldout_bytes_per_token"] > 1.3

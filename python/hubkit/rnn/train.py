@@ -286,9 +286,11 @@ def _parser() -> argparse.ArgumentParser:
 def _run_sentiment(args, outputs: runlog.Outputs) -> dict:
     fields = {f.name for f in dataclasses.fields(SentimentConfig)}
     cfg = SentimentConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    with runlog.quiet_third_party(), runlog.Progress(2 * cfg.steps, "step",
-                                                     enabled=not args.quiet) as bar:
-        out = compare(cfg, bar)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        track.config(dataclasses.asdict(cfg))
+        with runlog.Progress(2 * cfg.steps, "step", enabled=not args.quiet, tracker=track,
+                             track_every=10) as bar:
+            out = compare(cfg, bar)
     outputs.path("summary.json").write_text(json.dumps(
         {"config": dataclasses.asdict(cfg), **out}, indent=1) + "\n")
     for name, acc in out.items():
@@ -307,9 +309,11 @@ def main(argv: list[str] | None = None) -> dict:
     fields = {f.name for f in dataclasses.fields(CharLMConfig)}
     cfg = CharLMConfig(**{k: v for k, v in vars(args).items() if k in fields})
     cfg.temperatures = tuple(cfg.temperatures)
-    with runlog.quiet_third_party(), runlog.Progress(cfg.steps, "step",
-                                                     enabled=not args.quiet) as bar:
-        out = train_charlm(cfg, outputs, bar)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        track.config(dataclasses.asdict(cfg))
+        with runlog.Progress(cfg.steps, "step", enabled=not args.quiet, tracker=track,
+                             track_every=10) as bar:
+            out = train_charlm(cfg, outputs, bar)
     summary = {k: v for k, v in out.items() if k not in ("model", "vocab", "history")}
     outputs.path("summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     with outputs.path("history.jsonl").open("w") as f:

@@ -114,7 +114,11 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = TrainConfig(args.text, args.vocab_size, args.pattern, list(args.special),
                       args.max_chars, args.backend)
     out = runlog.Outputs(args.out, args._run_name)
-    summary = train(cfg, out, quiet=args.quiet)
+    with runlog.tracker(args, out) as track:
+        track.config(asdict(cfg))
+        summary = train(cfg, out, quiet=args.quiet)
+        track.log(1, merges=summary["merges"], train_seconds=summary["train_seconds"],
+                  heldout_bytes_per_token=summary["heldout_bytes_per_token"])
     print(f"{summary['merges']} merges in {summary['train_seconds']:.2f} s "
           f"({summary['backend']}); held-out: {summary['heldout_bytes_per_token']:.2f} "
           "bytes per token")
