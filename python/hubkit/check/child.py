@@ -21,9 +21,6 @@ then pay the same transfer costs as the learner's code.
 
 from __future__ import annotations
 
-import functools
-import importlib.abc
-import importlib.machinery
 import importlib.util
 import operator
 import os
@@ -47,49 +44,6 @@ _OPERATORS = {name: getattr(operator, name) for name in (
     "lt", "le", "gt", "ge", "eq", "ne", "getitem", "setitem", "contains", "index")}
 _OPERATORS |= {"len": len, "float": float, "int": int, "bool": bool, "iter_list": list,
                "str": str, "repr": repr}
-
-
-# ------------------------------------------------------------ stubs for hubkit slices
-
-class _Unavailable:
-    """What a hubkit implementation is inside the learner's process: nothing usable."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return _Unavailable(f"{self._name}.{attr}")
-
-    def __call__(self, *args, **kwargs):
-        raise wire.WireError(f"{self._name} is not available to the code being graded: "
-                             "hubkit's own implementations are out of reach in the checker")
-
-
-def _stub_attr(module: str, attr: str):
-    if attr.startswith("__"):  # __file__, __spec__ probes (inspect, triton) see a plain module
-        raise AttributeError(attr)
-    return _Unavailable(f"{module}.{attr}")
-
-
-class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves every hubkit module outside hubkit.check and hubkit.exercise_support as a stub."""
-
-    def find_spec(self, name, path=None, target=None):
-        real = ("hubkit.check", "hubkit.exercise_support")  # the grader's own code
-        if name.startswith("hubkit.") and not name.startswith(real):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-        module.__getattr__ = functools.partial(_stub_attr, spec.name)
-        return module
-
-    def exec_module(self, module):
-        return None
 
 
 # ------------------------------------------------------------------ loading
@@ -453,51 +407,12 @@ def _start_learner(server: Server, conn, payload: dict[str, Any]) -> None:
     for name in [m for m in sys.modules if m.startswith("hubkit.")
                  and not m.startswith("hubkit.check")]:
         del sys.modules[name]
-    sys.meta_path.insert(0, _StubFinder())
+    sys.meta_path.insert(0, sandbox.StubFinder())
     if payload.get("op"):
         server.spec = _load_file(f"hubkit_spec_{payload['id']}",
                                  str(Path(payload["root"]) / "spec.py")).SPEC
     server.ctx = CheckContext(gen=torch.Generator(), device=_device(payload["kind"]),
                               forbidden=server.forbidden, exercise=payload["id"])
     sandbox.install_audit_hook(payload["scratch"], bool(applied.get("landlock")))
-    _block_forbidden_kernels(server.forbidden)
+    sandbox.block_forbidden_kernels(server.forbidden)
     server.module = load_learner(payload)
-
-
-def _block_forbidden_kernels(forbidden) -> None:
-    """Replace the CPU/CUDA kernels of forbidden aten ops by ones that raise.
-
-    The dispatch guard flags a forbidden call; this makes it useless too, even if
-    the learner's code leaves the guard: the op no longer computes anything here.
-    """
-    import warnings
-
-    from hubkit.check.guards import forbidden_message
-
-    libs = _KERNEL_BLOCKS
-    warnings.filterwarnings("ignore", message=".*Overriding a previously registered kernel.*")
-    warnings.filterwarnings("ignore", message=".*Warning only once for all operators.*")
-    for name in forbidden:
-        ns, _, op = name.partition("::")
-        if ns != "aten":
-            continue
-        for key in ("CPU", "CUDA"):
-            try:
-                lib = torch.library.Library("aten", "IMPL", key)
-                lib.impl(op, _raiser(name, forbidden_message(name)), key)
-                libs.append(lib)
-            except Exception:  # noqa: BLE001 - an op without this key, or no overloads
-                continue
-
-
-_KERNEL_BLOCKS: list = []
-
-
-def _raiser(name: str, message: str):
-    from hubkit.check.spec import CheckFailure
-
-    def kernel(*args, **kwargs):
-        raise CheckFailure(message)
-
-    kernel.__name__ = name
-    return kernel

@@ -17,7 +17,9 @@ What each measure guarantees (Linux; elsewhere the Python-level parts only):
   5.13+) refuses writes outside it, a kernel guarantee; without Landlock the
   working directory is the scratch directory and the audit hook refuses
   Python-level opens for writing elsewhere (bypassable from native code);
-* hubkit's own code is out of reach (`install_audit_hook`): a permanent audit
+* hubkit's own code is out of reach: hubkit modules outside hubkit.check are
+  empty stubs (`StubFinder`), forbidden aten ops get kernels that raise
+  (`block_forbidden_kernels`), and (`install_audit_hook`) a permanent audit
   hook (PEP 578: it cannot be removed from Python) refuses importing any
   hubkit module the harness did not load, loading hubkit's compiled
   extensions with ctypes, opening hubkit's source files, and opening another
@@ -28,9 +30,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
+import importlib.abc
+import importlib.machinery
 import os
 import resource
 import sys
+import types
 from pathlib import Path
 
 HUBKIT_DIR = str(Path(__file__).resolve().parents[1])  # .../python/hubkit
@@ -236,3 +242,87 @@ def install_audit_hook(scratch: str, writes_confined: bool) -> None:
             refuse("open a network socket (the checker runs your code offline)")
 
     sys.addaudithook(hook)
+
+
+# ------------------------------------------------------------ hubkit out of reach
+
+class _Unavailable:
+    """What a hubkit implementation is inside the learner's process: nothing usable."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return _Unavailable(f"{self._name}.{attr}")
+
+    def __call__(self, *args, **kwargs):
+        raise Refused(f"{self._name} is not available to the code being graded: "
+                             "hubkit's own implementations are out of reach in the checker")
+
+
+def _stub_attr(module: str, attr: str):
+    if attr.startswith("__"):  # __file__, __spec__ probes (inspect, triton) see a plain module
+        raise AttributeError(attr)
+    return _Unavailable(f"{module}.{attr}")
+
+
+class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves every hubkit module outside hubkit.check and hubkit.exercise_support as a stub."""
+
+    def find_spec(self, name, path=None, target=None):
+        real = ("hubkit.check", "hubkit.exercise_support")  # the grader's own code
+        if name.startswith("hubkit.") and not name.startswith(real):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = functools.partial(_stub_attr, spec.name)
+        return module
+
+    def exec_module(self, module):
+        return None
+
+
+def block_forbidden_kernels(forbidden) -> None:
+    """Replace the CPU/CUDA kernels of forbidden aten ops by ones that raise.
+
+    The dispatch guard flags a forbidden call; this makes it useless too, even if
+    the learner's code leaves the guard: the op no longer computes anything here.
+    """
+    import warnings
+
+    import torch
+
+    from hubkit.check.guards import forbidden_message
+
+    libs = _KERNEL_BLOCKS
+    warnings.filterwarnings("ignore", message=".*Overriding a previously registered kernel.*")
+    warnings.filterwarnings("ignore", message=".*Warning only once for all operators.*")
+    for name in forbidden:
+        ns, _, op = name.partition("::")
+        if ns != "aten":
+            continue
+        for key in ("CPU", "CUDA"):
+            try:
+                lib = torch.library.Library("aten", "IMPL", key)
+                lib.impl(op, _raiser(name, forbidden_message(name)), key)
+                libs.append(lib)
+            except Exception:  # noqa: BLE001 - an op without this key, or no overloads
+                continue
+
+
+_KERNEL_BLOCKS: list = []
+
+
+def _raiser(name: str, message: str):
+    from hubkit.check.spec import CheckFailure
+
+    def kernel(*args, **kwargs):
+        raise CheckFailure(message)
+
+    kernel.__name__ = name
+    return kernel
