@@ -3,7 +3,11 @@
 Backends: `reference` (`hubkit.rnn.reference.lstm_forward_reference`, BPTT by hand)
 and `cpp` (csrc/lstm/: the input projection of all steps as one GEMM, then a
 recurrent loop with W_hh packed once and kept in each core's cache, gate math
-fused and vectorized; the default on CPU). The forward also returns `saved`,
+fused and vectorized; the default on CPU), and `triton` (`hubkit.kernels.lstm`: one
+fused-cell launch per step, the four gates' recurrent dots, sigmoid / tanh and the
+c, h update in one kernel; by name only, on CUDA or, on CPU, under
+TRITON_INTERPRET=1). The triton backward is not fused: it runs the reference BPTT
+on the `saved` the kernel wrote. The forward also returns `saved`,
 the activated gates and cell states the backward reads, so nothing is recomputed.
 
 Shapes: x (T, B, I), h0 and c0 (B, H), w_ih (4H, I), w_hh (4H, H), bias (4H,)
@@ -19,8 +23,13 @@ from hubkit._backend import OpBackends
 from hubkit._op import Op
 from hubkit.rnn import reference
 
-SPEC = OpBackends("lstm", cpu=("cpp", "reference"), cuda=("reference",))
-DTYPES = {"reference": _checks.FLOATS, "cpp": (torch.float32, torch.float64)}
+# subtle: triton is asked for by name, never picked by default: on CUDA the default stays
+# the reference, which takes float64 (hubkit.nn.LSTM's parity dtype); on CPU triton only
+# runs in the interpreter.
+SPEC = OpBackends("lstm", cpu=("cpp", "reference"), cuda=("reference", "triton"),
+                  interpreted=("triton",))
+DTYPES = {"reference": _checks.FLOATS, "cpp": (torch.float32, torch.float64),
+          "triton": (torch.float32, torch.float16, torch.bfloat16)}
 
 
 def _dims(x: torch.Tensor, h0: torch.Tensor) -> tuple[int, int, int, int]:
@@ -50,6 +59,12 @@ def _backward_cpp(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, bias, y, hn, 
     return (*grads, grad_bias)
 
 
+def _forward_triton(x, h0, c0, w_ih, w_hh, bias):
+    from hubkit.kernels.lstm import lstm_forward
+
+    return lstm_forward(x, h0, c0, w_ih, w_hh, bias)
+
+
 def _fake(x, h0, c0, w_ih, w_hh, bias):
     t, b, _, h = _dims(x, h0)
     return (x.new_empty(t, b, h), x.new_empty(b, h), x.new_empty(b, h),
@@ -61,8 +76,11 @@ LSTM = Op(
     args="Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? bias",
     outputs=("y", "hn", "cn", "saved"), grad_outputs=("y", "hn", "cn"), save_outputs=True,
     backends=SPEC, dtypes=DTYPES,
-    forward={"reference": reference.lstm_forward_reference, "cpp": _forward_cpp},
-    backward={"reference": reference.lstm_backward_reference, "cpp": _backward_cpp},
+    forward={"reference": reference.lstm_forward_reference, "cpp": _forward_cpp,
+             "triton": _forward_triton},
+    # subtle: triton's backward is the reference BPTT (torch ops), not a fused kernel.
+    backward={"reference": reference.lstm_backward_reference, "cpp": _backward_cpp,
+              "triton": reference.lstm_backward_reference},
     fake=_fake, differentiable=("x", "h0", "c0", "w_ih", "w_hh", "bias"),
 )
 
@@ -95,7 +113,8 @@ def lstm(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_ih: torch.Tensor
         h0, c0: (B, H) initial hidden and cell state.
         w_ih: (4H, I); w_hh: (4H, H), gates stacked i, f, g, o.
         bias: (4H,) or None: torch's bias_ih + bias_hh (they only appear summed).
-        backend: "reference" or "cpp"; None picks by device.
+        backend: "reference", "cpp" or "triton" (float32/16, bf16; backward runs the
+            reference BPTT); None picks by device (CPU: cpp, CUDA: reference).
 
     Returns:
         y (T, B, H) every step's hidden state, h_n (B, H), c_n (B, H).
