@@ -359,9 +359,12 @@ def _harden(conn, payload: dict[str, Any]) -> dict[str, Any]:
     os.environ["TRITON_CACHE_DIR"] = os.path.join(scratch, ".triton")
     sandbox.close_fds({0, 1, 2, conn.fileno()})
     limits = payload["limits"]
-    applied = sandbox.set_limits(limits["memory_gb"], limits["cpu_s"], limits.get("tasks", 256))
+    applied = sandbox.set_limits(limits["memory_gb"], limits["cpu_s"], limits.get("tasks", 256),
+                                 gpu=bool(payload.get("gpu")))
     applied["network_namespace"] = sandbox.isolate_network()
-    applied["landlock"] = sandbox.confine_writes(scratch)
+    # subtle: the CUDA driver opens /dev/nvidia* read-write; those are devices, not files.
+    devices = ("/dev",) if payload.get("gpu") else ("/dev/null",)
+    applied["landlock"] = sandbox.confine_writes(scratch, devices)
     return applied
 
 

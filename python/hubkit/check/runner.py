@@ -106,7 +106,7 @@ def _payload(ex: Exercise, files: dict[str, Path], module: str | None, spec) -> 
     return {"root": str(ex.root), "id": ex.id, "kind": ex.kind, "entry": ex.entry,
             "files": {k: str(v) for k, v in files.items()}, "module": module,
             "op": isinstance(spec, OpSpec), "forbidden": list(spec.forbidden),
-            "memory_gb": ex.memory_gb}
+            "memory_gb": ex.memory_gb, "gpu": ex.kind in ("cuda", "triton") and rpc.gpu_here()}
 
 
 def grade(ex: Exercise, files: dict[str, Path], module: str | None, *, seed: int,

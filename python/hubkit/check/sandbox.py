@@ -85,12 +85,17 @@ def _address_space() -> int:
         return 0
 
 
-def set_limits(memory_gb: float, cpu_s: float, extra_tasks: int = 256) -> dict:
-    """Apply RLIMIT_AS (what is mapped now + memory_gb), RLIMIT_CPU and RLIMIT_NPROC."""
+def set_limits(memory_gb: float, cpu_s: float, extra_tasks: int = 256,
+               gpu: bool = False) -> dict:
+    """Apply RLIMIT_AS (what is mapped now + memory_gb), RLIMIT_CPU and RLIMIT_NPROC.
+
+    With `gpu`, RLIMIT_DATA replaces RLIMIT_AS: the CUDA driver reserves far more
+    address space than it uses (PROT_NONE ranges, which RLIMIT_DATA does not count).
+    """
     os.setpgrp()
     applied = {}
     mem = _address_space() + int(memory_gb * 2**30)
-    for name, soft, hard in (("RLIMIT_AS", mem, mem),
+    for name, soft, hard in (("RLIMIT_DATA" if gpu else "RLIMIT_AS", mem, mem),
                              ("RLIMIT_CPU", int(cpu_s), int(cpu_s) + 5),
                              ("RLIMIT_CORE", 0, 0)):
         try:
