@@ -59,6 +59,15 @@ def test_every_unavailable_backend_has_a_reason_that_says_how_to_get_it():
             assert any(w in reason for w in ("install", "Install")), reason
 
 
+@pytest.mark.parametrize("name, module", [("cpp", "cpp_module"), ("cuda", "cuda_module")])
+def test_a_missing_extension_says_to_reinstall_hubkit_learn_not_the_unrelated_hubkit(
+        monkeypatch, name, module):
+    monkeypatch.setattr(_ext, module, lambda: None)
+    reason = _backend.unavailable_reason(name)
+    assert "--no-deps hubkit-learn`" in reason and "--no-deps .`" in reason
+    assert "--no-deps hubkit`" not in reason
+
+
 def test_use_backend_rejects_unknown_names():
     with pytest.raises(ValueError, match="backend must be one of"):
         with hubkit.ops.use_backend("fortran"):

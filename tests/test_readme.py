@@ -63,3 +63,9 @@ def test_readme_examples_cover_every_training_entry_point():
     modules = {c[0] for c in _module_commands()}
     assert {"hubkit.cnn.train", "hubkit.attention.train", "hubkit.peft.train",
             "hubkit.rl.dqn", "hubkit.envs.train"} <= modules
+
+
+def test_readme_never_tells_a_reader_to_install_the_unrelated_hubkit():
+    """`hubkit` on the package index is another project: every install names hubkit-learn."""
+    wrong = re.findall(r"pip install[^`\n&;]*?[\s\"'`]hubkit(?![-\w])", TEXT)
+    assert not wrong, wrong

@@ -38,6 +38,9 @@ import torch
 from hubkit import _ext
 
 BACKENDS = ("reference", "cpp", "cuda", "triton")
+# The distribution is "hubkit-learn": a bare "hubkit" on the index is an unrelated project.
+_REINSTALL = ("`pip install --force-reinstall --no-deps hubkit-learn` (from a checkout: "
+              "`pip install --force-reinstall --no-deps .`)")
 
 
 
@@ -109,14 +112,13 @@ def unavailable_reason(name: str) -> str | None:
         if _ext.cpp_module() is not None:
             return None
         return (f"hubkit._C is not available ({_ext.build_info().get('cpp')}; "
-                f"{_ext.load_error('_C')}). Install a C++17 compiler and reinstall hubkit "
-                "with `pip install --force-reinstall --no-deps hubkit`.")
+                f"{_ext.load_error('_C')}). Install a C++17 compiler and reinstall hubkit: "
+                f"{_REINSTALL}.")
     if name == "cuda":
         if _ext.cuda_module() is not None:
             return None
         return (f"hubkit._cuda is not available ({_ext.build_info().get('cuda')}). Install "
-                "the CUDA toolkit (nvcc) and reinstall with `HUBKIT_CUDA=ON pip install "
-                "--no-build-isolation --force-reinstall --no-deps hubkit`.")
+                f"the CUDA toolkit (nvcc) and reinstall hubkit: HUBKIT_CUDA=ON {_REINSTALL}.")
     if name == "triton":
         if _triton_installed():
             return None

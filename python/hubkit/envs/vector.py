@@ -60,7 +60,8 @@ def load_extension() -> ModuleType:
         raise ImportError(
             "hubkit._mujoco (the C++ MuJoCo vector env) is not available: "
             f"{err}. It is built only when `mujoco` is installed at build time; "
-            "install mujoco, then reinstall hubkit (pip install --no-build-isolation hubkit)."
+            "install mujoco, then reinstall hubkit: pip install --force-reinstall --no-deps "
+            f"--no-build-isolation {_distribution()} (from a checkout: `.` instead of the name)."
         ) from err
     installed, linked = mujoco.mj_version(), _mujoco.library_version()
     built, built_with = _mujoco.header_version, _mujoco.built_with_mujoco
@@ -78,7 +79,9 @@ def _distribution() -> str:
     """The name hubkit was installed under (for the reinstall command)."""
     import importlib.metadata
 
-    return (importlib.metadata.packages_distributions().get("hubkit") or ["hubkit"])[0]
+    from hubkit import DISTRIBUTION
+
+    return (importlib.metadata.packages_distributions().get("hubkit") or [DISTRIBUTION])[0]
 
 
 def cpp_params(spec: TaskSpec, autoreset: bool = True) -> dict:

@@ -54,10 +54,12 @@ def _distribution() -> str:
     """The name pip knows this package by (the import name is always `hubkit`)."""
     from importlib import metadata
 
+    from hubkit import DISTRIBUTION
+
     try:
-        return metadata.packages_distributions().get("hubkit", ["hubkit"])[0]
+        return metadata.packages_distributions().get("hubkit", [DISTRIBUTION])[0]
     except Exception:  # noqa: BLE001 - a broken metadata store must not hide the real message
-        return "hubkit"
+        return DISTRIBUTION
 
 
 def require(module: str, package: str, extra: str, purpose: str) -> None:
