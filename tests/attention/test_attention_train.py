@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -61,8 +62,13 @@ def test_training_on_a_loaded_tsv_file_runs(tmp_path, one_thread):
     path = tmp_path / "pairs.tsv"
     path.write_text("".join(f"{tr.number_words(n)}\t{n}\n" for n in range(60)), encoding="utf-8")
     cfg = tr.TrainConfig(n_test=5, steps=3, d_model=16, nhead=2, dim_feedforward=16)
-    result = tr.train(cfg, pairs=tr.load_tsv_pairs(path))
-    assert len(result.losses) == 3 and 0.0 <= result.accuracy <= 1.0
+    pairs = tr.load_tsv_pairs(path)
+    assert pairs[:2] == [("zero", "0"), ("one", "1")]
+    result = tr.train(cfg, pairs=pairs)
+    assert len(result.losses) == 3 and all(math.isfinite(x) for x in result.losses)
+    # held out from the file's pairs, and the accuracy counts those 5 decoded sentences
+    assert len(result.test_pairs) == 5 and set(result.test_pairs) <= set(pairs)
+    assert result.accuracy * 5 == pytest.approx(round(result.accuracy * 5))
 
 
 def test_translator_reaches_stated_held_out_exact_match(tmp_path, one_thread):
