@@ -459,3 +459,12 @@ def test_mha_asks_the_op_for_its_reference_backend_only_where_kernels_lack(
         backend, device, d, dtype, forced, want):
     with hubkit.ops.use_backend(forced):
         assert layers._op_backend(backend, torch.device(device), d, dtype) == want
+
+
+@pytest.mark.parametrize("backend", ["cuda", "cpp", "fortran"])
+def test_mha_rejects_a_backend_the_attention_op_lacks_when_built(backend):
+    # the weights path (torch's default need_weights=True) never reaches the op's own check
+    for make in (lambda: hubkit.nn.MultiheadAttention(E, H, backend=backend),
+                 lambda: hubkit.nn.TransformerEncoderLayer(E, H, 16, backend=backend)):
+        with pytest.raises(ValueError, match=f"backend: .* no '{backend}' backend"):
+            make()

@@ -115,6 +115,11 @@ class MultiheadAttention(nn.Module):
         self.vdim = embed_dim if vdim is None else vdim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.dropout, self.batch_first, self.add_zero_attn = dropout, batch_first, add_zero_attn
+        if backend is not None and backend not in ops.SPEC.implemented:
+            # subtle: checked here, not only in the op: the weights path (need_weights=True,
+            # torch's default) never calls the op, so a bad name would pass unnoticed.
+            raise ValueError(f"backend: hubkit.ops.attention has no {backend!r} backend; "
+                             f"it has {ops.SPEC.implemented}")
         self.backend, self.rope = backend, rope
         if rope and self.head_dim % 2:
             raise ValueError(f"rope: needs an even head dim, got {self.head_dim}")
