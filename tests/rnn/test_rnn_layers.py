@@ -222,3 +222,10 @@ def test_lstm_in_bfloat16_runs_the_reference_backend_and_matches_torch(gen):
     got, want = ours(x)[0], want_mod(x)[0]
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got.float(), want.float(), atol=3e-2, rtol=3e-2)
+
+
+@pytest.mark.parametrize("backend", ["cuda", "fortran"])
+def test_lstm_rejects_a_backend_the_lstm_op_lacks_when_built(backend):
+    # proj_size and PackedSequence run the cells and never reach the op's own check
+    with pytest.raises(ValueError, match=f"backend: .* no '{backend}' backend"):
+        hubkit.nn.LSTM(4, 8, proj_size=2, backend=backend)

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from hubkit.rnn import reference
+from hubkit.rnn.ops import SPEC as lstm_spec
 from hubkit.rnn.ops import lstm as lstm_op
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -284,6 +285,11 @@ class LSTM(_Recurrent):
                  backend: str | None = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
+        if backend is not None and backend not in lstm_spec.implemented:
+            # subtle: checked here too: proj_size and PackedSequence run the cells, never the
+            # op, so a bad name would otherwise pass unnoticed.
+            raise ValueError(f"backend: hubkit.ops.lstm has no {backend!r} backend; "
+                             f"it has {lstm_spec.implemented}")
         self.backend = backend
 
     def _step(self, w):
