@@ -34,3 +34,11 @@ def test_exercise_readme_points_only_at_paths_a_workspace_has(ex):
     assert not re.search(r"`exercises/", text)
     for m in re.finditer(r"`csrc/[^`]*`", text):
         assert "hubkit repository" in text[m.end():m.end() + 80], m.group(0)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.id)
+def test_exercise_hints_point_only_at_paths_a_workspace_has(ex):
+    for hint in ex.hints:
+        assert "exercises/" not in hint, hint
+        for m in re.finditer(r"csrc/\S*", hint):
+            assert "hubkit repository" in hint[m.end():m.end() + 40], hint
