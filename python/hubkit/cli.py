@@ -274,7 +274,7 @@ def _selected(pattern: str | None) -> list:
 
 
 def _check_all(ws: Path | None, solution: bool, args, timing: bool) -> int:
-    from hubkit.check.report import machines_line, render_table, row_line, summary_line
+    from hubkit.check.report import footer_lines, render_table, row_line, summary_line
     from hubkit.check.result import Result
 
     chosen = _selected(args.only)
@@ -297,8 +297,8 @@ def _check_all(ws: Path | None, solution: bool, args, timing: bool) -> int:
     if attention:
         render_table(attention, out, title="not passed")
     out.print(summary_line(results, time.perf_counter() - started))
-    if machines_line(results):
-        out.print(machines_line(results), style="dim", markup=False)
+    for line in footer_lines(results):
+        out.print(line, style="dim", markup=False)
     _write_json(results, args.json)
     return exit_status(results)
 

@@ -159,3 +159,12 @@ def test_progress_history_command_prints_the_table_and_says_what_it_wrote(tmp_pa
 def test_grading_the_shipped_solution_does_not_say_your_code():
     text = _rendered(_result(_new_timings(1.6), impl="solution"))
     assert "hubkit's solution takes 1.6" in text and "Your code" not in text
+
+
+def test_check_all_footer_explains_a_busy_mark_only_when_a_row_shows_one():
+    busy = QUIET | {"cores": 1, "loadavg": [5.0, 5.0, 5.0]}
+    quiet_rows = [_result(_new_timings(1.6)), _result(None, status="not_run")]
+    assert report.footer_lines(quiet_rows) == ["on: " + report.describe_machine(QUIET)]
+    lines = report.footer_lines([_result(_new_timings(1.6), machine=busy)])
+    assert lines[0].startswith("on: ") and len(lines) == 2
+    assert lines[1].startswith("? after a speed: the machine was busy")

@@ -207,6 +207,16 @@ def machines_line(results: list[Result]) -> str:
     return "\n".join(f"on: {m}" for m in machines)
 
 
+def footer_lines(results: list[Result]) -> list[str]:
+    """The machine line(s), then what a '?' or '!' in the speed column means, if any shows."""
+    marks = "".join(speed_cell(r)[-2:] for r in results)
+    legend = [f"{mark} after a speed: {why}; `hubkit check <id>` shows the timings"
+              for mark, why in (("?", "the machine was busy, so the ratio may be noise"),
+                                ("!", "implausibly fast for this machine (suspicious)"))
+              if mark in marks]
+    return [m for m in machines_line(results).split("\n") if m] + legend
+
+
 def render_table(results: list[Result], console: Console | None = None,
                  title: str | None = None) -> None:
     """A table of results: exercise, backend, verdict, error, speed (the recap after
