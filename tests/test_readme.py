@@ -69,3 +69,10 @@ def test_readme_never_tells_a_reader_to_install_the_unrelated_hubkit():
     """`hubkit` on the package index is another project: every install names hubkit-learn."""
     wrong = re.findall(r"pip install[^`\n&;]*?[\s\"'`]hubkit(?![-\w])", TEXT)
     assert not wrong, wrong
+
+
+def test_readme_counts_the_exercises_check_all_grades():
+    from hubkit.check.exercises import all_exercises
+
+    stated = re.search(r"grades the (\d+) exercises", TEXT)
+    assert stated and int(stated.group(1)) == len(all_exercises())
