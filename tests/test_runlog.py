@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import doctest
 import io
+import subprocess
+import sys
+
+import pytest
 
 from hubkit import runlog
 
@@ -60,3 +64,44 @@ def test_parser_has_out_quiet_and_help_text():
     args = p.parse_args(["--out", "x", "--quiet"])
     assert str(args.out) == "x" and args.quiet
     assert "Train a demo." in p.format_help() and "--out" in p.format_help()
+
+
+def _raises(err: Exception):
+    def main():
+        raise err
+    return main
+
+
+def test_run_main_turns_a_missing_optional_package_into_one_line_naming_the_extra():
+    with pytest.raises(SystemExit) as stop:
+        runlog.run_main(_raises(ModuleNotFoundError("No module named 'sklearn'",
+                                                    name="sklearn.datasets")))
+    assert stop.value.code == ("error: No module named 'sklearn'; it comes with "
+                               "pip install 'hubkit-learn[data]'")
+    with pytest.raises(SystemExit, match=r"^error: needs regex: pip install regex$"):
+        runlog.run_main(_raises(ImportError("needs regex: pip install regex")))
+    with pytest.raises(ModuleNotFoundError):  # not an optional package: a real bug, shown
+        runlog.run_main(_raises(ModuleNotFoundError("No module named 'hubkit.nope'",
+                                                    name="hubkit.nope")))
+
+
+MAINS = ["cnn.train", "attention.train", "peft.train", "rl.dqn", "envs.train", "rnn.train",
+         "tokenizers.train", "rl.qlearning"]
+
+
+@pytest.mark.parametrize("module", MAINS)
+def test_every_training_script_runs_its_main_through_run_main(module):
+    import importlib.util
+
+    source = open(importlib.util.find_spec(f"hubkit.{module}").origin).read()
+    assert source.rstrip().endswith("runlog.run_main(main)"), module
+
+
+def test_a_script_without_matplotlib_ends_with_one_line_not_a_traceback(tmp_path):
+    code = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+            f"sys.argv = ['q', '--episodes', '3', '--quiet', '--out', {str(tmp_path)!r}]; "
+            "runpy.run_module('hubkit.rl.qlearning', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("pip install 'hubkit-learn[plot]'")

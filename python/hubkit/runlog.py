@@ -226,6 +226,30 @@ def quiet_third_party() -> Iterator[None]:
         yield
 
 
+# ------------------------------------------------------------------ missing packages
+
+# An optional package's top-level module -> the hubkit-learn extra that installs it.
+OPTIONAL_EXTRAS = {"matplotlib": "plot", "gymnasium": "gym", "mujoco": "gym", "imageio": "gym",
+                   "sklearn": "data", "scipy": "data", "transformers": "llm",
+                   "safetensors": "llm", "tiktoken": "llm", "regex": "llm", "triton": "triton",
+                   "ale_py": "atari"}
+
+
+def run_main(main) -> None:
+    """Run a training script's `main()`; an optional package it lacks ends the run with one
+    line naming the extra that installs it (exit status 1), never a traceback."""
+    try:
+        main()
+    except ImportError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in OPTIONAL_EXTRAS:
+            if "pip install" in str(err):  # hubkit's own message already says what to do
+                raise SystemExit(f"error: {err}") from None
+            raise
+        raise SystemExit(f"error: {err}; it comes with pip install "
+                         f"'hubkit-learn[{OPTIONAL_EXTRAS[top]}]'") from None
+
+
 # ------------------------------------------------------------------ experiment tracking
 
 BACKENDS = ("jsonl", "tensorboard", "wandb", "mlflow")

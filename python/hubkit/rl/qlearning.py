@@ -207,4 +207,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from hubkit import runlog
+
+    runlog.run_main(main)
