@@ -87,3 +87,27 @@ def test_bad_camera_or_size_arguments_raise(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         MujocoEnv("Hopper", render_mode="rgb_array", **kwargs)
+
+
+def test_a_failed_gl_context_is_not_retried_so_the_next_env_cannot_abort(monkeypatch):
+    # Without a display, a second mujoco.Renderer after a failed GLFW start aborts the
+    # process; every later render must raise the first, clear error instead.
+    import mujoco
+
+    from hubkit.envs import render
+    from hubkit.envs.vector import MujocoEnv
+
+    monkeypatch.setattr(render, "_NO_GL", [])
+    calls = []
+
+    def no_context(*args, **kwargs):
+        calls.append(args)
+        raise mujoco.FatalError("gladLoadGL error")
+
+    monkeypatch.setattr(mujoco, "Renderer", no_context)
+    for task in ("HalfCheetah", "Hopper"):
+        env = MujocoEnv(task, render_mode="rgb_array")
+        env.reset(seed=0)
+        with pytest.raises(RuntimeError, match="needs an OpenGL context.*MUJOCO_GL=egl"):
+            env.render()
+    assert len(calls) == 1

@@ -20,6 +20,9 @@ import numpy as np
 DEFAULT_SIZE = 480
 """Gymnasium's default frame width and height."""
 
+_NO_GL: list[str] = []
+"""Why this process could not open an OpenGL context (empty until a render fails)."""
+
 DEFAULT_CAMERA_CONFIG = {
     "HalfCheetah": {"distance": 4.0},
     "Hopper": {"trackbodyid": 2, "distance": 3.0, "lookat": (0.0, 0.0, 1.15), "elevation": -20.0},
@@ -77,15 +80,21 @@ class FrameRenderer:
 
         vis = self.model.vis.global_
         vis.offwidth, vis.offheight = max(vis.offwidth, self.width), max(vis.offheight, self.height)
+        if _NO_GL:
+            raise RuntimeError(_NO_GL[0])
         try:
             self.renderer = mujoco.Renderer(self.model, self.height, self.width, max_geom=1000)
         except Exception as err:  # GLFW, EGL and OSMesa each fail in their own way
-            raise RuntimeError(
+            # subtle: after a failed GLFW start a second mujoco.Renderer aborts the whole
+            # process (libc++abi: recursive initialization), so every later render in this
+            # process repeats this error instead of trying again. MUJOCO_GL is read only when
+            # mujoco is imported, so a retry could not succeed anyway.
+            _NO_GL.append(
                 f"render_mode='rgb_array' needs an OpenGL context and none could be created "
                 f"(MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}: {err}). Without a display, set "
                 "MUJOCO_GL=egl or MUJOCO_GL=osmesa before importing mujoco "
-                "(Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri, or libosmesa6)."
-            ) from err
+                "(Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri, or libosmesa6).")
+            raise RuntimeError(_NO_GL[0]) from err
         self.camera = self._make_camera()
 
     def _make_camera(self):
