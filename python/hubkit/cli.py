@@ -184,12 +184,15 @@ def cmd_init(args) -> int:
 def cmd_hint(args) -> int:
     """The next hint for an exercise (each call shows one more)."""
     ex = exmod.get_exercise(args.exercise)
-    n, text = wsmod.next_hint(_workspace(args.workspace), ex)
+    ws = _workspace(args.workspace)
+    n, text = wsmod.next_hint(ws, ex)
     if text is None:
         print(f"No more hints for {ex.id}: you have seen all {len(ex.hints)}. Reread them in "
               f"{ex.id}/README.md's steps, or run `hubkit check {ex.id}` for the diagnostics.")
     else:
         print(f"hint {n}/{len(ex.hints)} for {ex.id}: {text}")
+    if ws is None:  # nowhere to remember which hints were seen
+        print("(no workspace here, so this is always hint 1: run it in a `hubkit init` folder)")
     return EXIT_OK
 
 

@@ -138,6 +138,13 @@ def test_hint_gives_the_next_hint_each_time(run, tmp_path):
     assert "hint 2/" in run("hint", "bias_gelu_cpp").output
 
 
+def test_hint_outside_a_workspace_says_it_cannot_advance(run, tmp_path):
+    outputs = [run("hint", "bias_gelu_cpp", cwd=tmp_path).output for _ in range(2)]
+    assert all("hint 1/" in out and "always hint 1" in out for out in outputs)
+    run("init", str(tmp_path / "hub"))
+    assert "always hint 1" not in run("hint", "bias_gelu_cpp", cwd=tmp_path / "hub").output
+
+
 def test_hint_past_the_last_says_no_more_hints(run, tmp_path):
     run("init", str(tmp_path / "hub"))
     n = len(get_exercise("conv2d_numpy").hints)
