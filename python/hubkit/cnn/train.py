@@ -293,13 +293,15 @@ def _parser() -> argparse.ArgumentParser:
     digits = runlog.add_arguments(sub.add_parser(
         "digits", help="LeNet-5 on sklearn's handwritten digits (~1 min on a laptop CPU)"),
         "cnn-digits")
-    digits.add_argument("--epochs", type=int, default=DigitsConfig.epochs)
+    digits.add_argument("--epochs", type=int, default=DigitsConfig.epochs,
+                        help="passes over the training digits (default: %(default)s)")
     digits.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     cifar = runlog.add_arguments(sub.add_parser(
         "cifar", help="ResNet-18 on CIFAR-10 python pickles (a GPU run)"), "cnn-cifar")
     cifar.add_argument("--data", default=CifarConfig.data,
                        help="folder with data_batch_1..5 and test_batch")
-    cifar.add_argument("--epochs", type=int, default=CifarConfig.epochs)
+    cifar.add_argument("--epochs", type=int, default=CifarConfig.epochs,
+                       help="passes over CIFAR-10's training set (default: %(default)s)")
     ft = runlog.add_arguments(sub.add_parser(
         "finetune", help="fine-tune a trained ResNet-18 on FOLDER/<class>/*.png"), "cnn-finetune")
     ft.add_argument("--data", default=FinetuneConfig.data)

@@ -320,8 +320,10 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m hubkit.rl.dqn`: train DQN on CartPole-v1 until solved; write the log."""
     p = runlog.parser("python -m hubkit.rl.dqn", __doc__, "dqn")
     p.add_argument("--env", default=DQNConfig.env_id, help="gymnasium id (Box obs, Discrete act)")
-    p.add_argument("--total-steps", type=int, default=DQNConfig.total_steps)
-    p.add_argument("--seed", type=int, default=DQNConfig.seed)
+    p.add_argument("--total-steps", type=int, default=DQNConfig.total_steps,
+                   help="env steps at most; stops early once solved (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=DQNConfig.seed,
+                   help="seeds the network, replay, exploration and env (default: %(default)s)")
     p.add_argument("--prioritized", action="store_true", help="prioritized replay")
     args = p.parse_args(argv)
     cfg = DQNConfig(env_id=args.env, total_steps=args.total_steps, seed=args.seed,
