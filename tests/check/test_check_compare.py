@@ -124,3 +124,30 @@ def test_errors_in_the_last_row_of_every_plane_get_the_last_row_hint():
     with pytest.raises(CheckFailure) as err:
         assert_close(got, want, name="output")
     assert "last row" in str(err.value) and "every 5 x 7 plane" in str(err.value)
+
+
+def test_unwritten_and_computed_nan_are_told_apart(want):
+    """The checker's fill NaN carries a payload: an unwritten element is named as such,
+    a NaN the learner's arithmetic made (the default NaN) is not called unwritten."""
+    from hubkit.check.spec import fill_sentinel, is_sentinel
+
+    unwritten = want.float().clone()
+    fill_sentinel(unwritten[1])
+    assert bool(is_sentinel(unwritten)[1].all()) and not bool(is_sentinel(unwritten)[0].any())
+    msg = _message(unwritten, want, dtype=torch.float32, sentinel=True)
+    assert "40 elements never written" in msg and "NaN or Inf" in msg
+    computed = want.float().clone()
+    computed[1] = torch.zeros(40) / torch.zeros(40)  # 0/0: the default NaN
+    msg = _message(computed, want, dtype=torch.float32, sentinel=True)
+    assert "never written" not in msg and "computed by your code" in msg
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+def test_fill_nan_payload_is_kept_through_float64(dtype):
+    from hubkit.check.spec import fill_sentinel, is_sentinel
+
+    t = fill_sentinel(torch.empty(5, dtype=dtype))
+    assert bool(t.isnan().all()) and bool(is_sentinel(t).all())
+    assert not bool(is_sentinel(torch.full((5,), float("nan"), dtype=dtype)).any())
+    if dtype in (torch.float32, torch.float64):  # the grader compares in float64
+        assert bool(is_sentinel(t.double().to(dtype)).all())

@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from hubkit.check.spec import CheckFailure
+from hubkit.check.spec import CheckFailure, is_sentinel
 
 # Relative tolerance per dtype for an elementwise op (reduction length 1).
 DEFAULT_RTOL = {
@@ -96,7 +96,7 @@ def assert_close(got: object, want: torch.Tensor, *, name: str = "output",
     """
     got = check_meta(got, want, name, dtype or want.dtype)
     g, w = got.detach().double().cpu(), want.detach().double().cpu()
-    _check_finite(g, w, name, sentinel)
+    _check_finite(g, w, name, is_sentinel(got).cpu() if sentinel else None)
     scale = max(rms(w), scale_floor)
     tol = tolerance(got.dtype, reduction, rtol) * condition
     atol = absolute_tolerance(got.dtype, reduction, scale, condition)
@@ -114,14 +114,22 @@ def rms(t: torch.Tensor) -> float:
     return float(t.detach().double().pow(2).mean().sqrt())
 
 
-def _check_finite(g: torch.Tensor, w: torch.Tensor, name: str, sentinel: bool) -> None:
+def _check_finite(g: torch.Tensor, w: torch.Tensor, name: str,
+                  unwritten: torch.Tensor | None) -> None:
+    """NaN/Inf in `g`; `unwritten` marks elements still holding the checker's fill NaN."""
     if not bool(torch.isfinite(w).all()):
         raise CheckFailure(f"{name}: the reference has NaN/Inf on this case; report this bug")
     nonfinite = ~torch.isfinite(g)
     if bool(nonfinite.any()):
         n, first = int(nonfinite.sum()), _first_indices(nonfinite, 3)
-        why = (" - elements never written? (the checker fills output buffers with NaN "
-               "before your code runs: uninitialized output)") if sentinel else ""
+        why = ""
+        if unwritten is not None and bool(unwritten.any()):
+            why = (f" - {int(unwritten.sum())} elements never written (they still hold the "
+                   "NaN the checker fills output buffers with before your code runs: "
+                   "uninitialized output)")
+        elif unwritten is not None:
+            why = (" - computed by your code: none holds the NaN the checker fills output "
+                   "buffers with (overflow, 0/0, inf - inf, log of a negative?)")
         where = _tail_hint(nonfinite if g.dim() else nonfinite.reshape(1))
         where = f"\n  hint: {where}" if where and n < g.numel() else ""
         raise CheckFailure(f"{name}: {n} of {g.numel()} elements are NaN or Inf, first at "

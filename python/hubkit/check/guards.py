@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from hubkit.check.spec import CheckFailure
+from hubkit.check.spec import CheckFailure, fill_sentinel
 
 _aten = torch.ops.aten
 _EMPTY = {_aten.empty.memory_format, _aten.empty_like.default, _aten.empty_strided.default,
@@ -42,7 +42,7 @@ class LearnerGuard(TorchDispatchMode):
             raise CheckFailure(forbidden_message(name))
         out = func(*args, **kwargs)
         if func in _EMPTY and isinstance(out, torch.Tensor) and out.is_floating_point():
-            out.fill_(float("nan"))
+            fill_sentinel(out)
         return out
 
     def __exit__(self, exc_type, exc, tb):

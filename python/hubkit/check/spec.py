@@ -36,6 +36,37 @@ class CheckFailure(Exception):
     """The learner's answer is wrong; the message says how, in words that teach."""
 
 
+# The checker's own NaN: a quiet NaN with a payload (the "never written" marker), one bit
+# pattern per float dtype. Arithmetic makes the default NaN instead (0/0 and inf - inf give
+# 0xFFC00000 in float32), so a NaN with this payload was left by the fill or propagated from
+# it, not computed. The payload sits in the top mantissa bits, so float32 <-> float64 and
+# float32 -> float16 conversions keep it (torch's bfloat16 rounding does not).
+SENTINEL_BITS = {
+    torch.float64: (torch.int64, 0x7FFB_4000_0000_0000),
+    torch.float32: (torch.int32, 0x7FDA_0000),
+    torch.float16: (torch.int16, 0x7ED0),
+    torch.bfloat16: (torch.int16, 0x7FDA),
+}
+
+
+def fill_sentinel(t: torch.Tensor) -> torch.Tensor:
+    """Fill a floating tensor in place with the checker's NaN (its payload marks "unwritten")."""
+    if t.dtype in SENTINEL_BITS and t.is_contiguous():
+        as_int, bits = SENTINEL_BITS[t.dtype]
+        t.view(as_int).fill_(bits)
+        return t
+    return t.fill_(float("nan"))
+
+
+def is_sentinel(t: torch.Tensor) -> torch.Tensor:
+    """Boolean mask (t's shape): elements holding exactly the checker's NaN bit pattern."""
+    if t.dtype not in SENTINEL_BITS:
+        return torch.zeros(t.shape, dtype=torch.bool, device=t.device)
+    as_int, bits = SENTINEL_BITS[t.dtype]
+    # subtle: .view(int) needs a unit last stride; a strided output is copied first.
+    return t.detach().contiguous().view(as_int) == bits
+
+
 @dataclass
 class Case:
     """One set of inputs for an `OpSpec`.
@@ -81,7 +112,7 @@ class CheckContext:
               device: torch.device | str | None = None) -> torch.Tensor:
         """An output buffer pre-filled with NaN, so elements never written show up."""
         t = torch.empty(shape, dtype=dtype, device=device or self.device)
-        return t.fill_(float("nan")) if t.is_floating_point() else t.fill_(-7)
+        return fill_sentinel(t) if t.is_floating_point() else t.fill_(-7)
 
     def empty_like(self, t: torch.Tensor) -> torch.Tensor:
         """Like `torch.empty_like(t, memory_format=contiguous)`, but NaN-filled."""
