@@ -120,6 +120,20 @@ class CharLMConfig:
     seed: int = 0
 
 
+_CHARLM_HELP = {
+    "corpus": "UTF-8 text file (None: Python's pydoc topics)",
+    "max_chars": "use only the first N characters of the corpus",
+    "seq_len": "characters per training sequence (BPTT length)",
+    "batch_size": "sequences per step", "embed": "character embedding size",
+    "hidden": "LSTM hidden size", "layers": "stacked LSTM layers",
+    "dropout": "dropout between stacked layers", "steps": "Adam steps",
+    "lr": "learning rate", "clip": "gradient norm clip",
+    "eval_every": "validation loss every N steps",
+    "checkpoint_every": "write checkpoint.pt every N steps",
+    "sample_len": "characters per sample", "seed": "seeds the model, batches and samples"}
+"""charlm's options (CharLMConfig fields) and their --help text."""
+
+
 def random_batch(data: torch.Tensor, seq_len: int, batch: int, gen: torch.Generator):
     """B random windows of the id stream: inputs (B, T) and next-character targets (B, T)."""
     starts = torch.randint(0, len(data) - seq_len - 1, (batch,), generator=gen)
@@ -266,14 +280,14 @@ def _parser() -> argparse.ArgumentParser:
     charlm = runlog.add_arguments(sub.add_parser(
         "charlm", help="char-LSTM text generator on an offline corpus"), "charlm")
     defaults = CharLMConfig()
-    for field in ("corpus", "max_chars", "seq_len", "batch_size", "embed", "hidden", "layers",
-                  "dropout", "steps", "lr", "clip", "eval_every", "checkpoint_every",
-                  "sample_len", "seed"):
+    for field, text in _CHARLM_HELP.items():
         value = getattr(defaults, field)
         kind = type(value) if value is not None else (int if field == "max_chars" else str)
-        charlm.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value)
+        charlm.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value,
+                            help=f"{text} (default: %(default)s)")
     charlm.add_argument("--temperatures", type=float, nargs="+",
-                        default=list(defaults.temperatures))
+                        default=list(defaults.temperatures),
+                        help="sampling temperatures for samples.txt (default: %(default)s)")
     senti = runlog.add_arguments(sub.add_parser(
         "sentiment", help="LSTM vs bag of words on generated reviews with negation"),
         "sentiment")
