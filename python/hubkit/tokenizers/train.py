@@ -78,7 +78,7 @@ def show_tokens(tok: BPETokenizer, text: str) -> str:
 
 def train(cfg: TrainConfig, out: runlog.Outputs, quiet: bool = False) -> dict:
     """Train, evaluate, write the files; returns the summary."""
-    with runlog.Progress(4, "stage", enabled=not quiet, min_interval=0) as bar:
+    with runlog.Progress(4, "bpe", enabled=not quiet, min_interval=0) as bar:
         text = load_text(cfg.text)[:cfg.max_chars]
         cut = int(len(text) * 0.9)
         bar.update(stage="loaded", chars=len(text))
