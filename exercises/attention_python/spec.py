@@ -82,4 +82,6 @@ SPEC = OpSpec(
                "aten::_scaled_dot_product_efficient_attention",
                "aten::_scaled_dot_product_cudnn_attention", "hubkit::attention"),
     bench=bench,
+    names={"reference": "hubkit.attention.reference (softmax(QK^T/sqrt(D))V in torch ops)",
+           "shipped": "hubkit.attention.reference.scaled_dot_product_attention"},
 )

@@ -67,4 +67,6 @@ SPEC = OpSpec(
                "aten::_scaled_dot_product_cudnn_attention_backward",
                "aten::_softmax_backward_data", "hubkit::attention_backward"),
     bench=bench,
+    names={"reference": "hubkit.attention.reference's backward (torch ops, float64 spec)",
+           "shipped": "hubkit.ops.attention's backward (hubkit's FlashAttention-2 style kernels)"},
 )

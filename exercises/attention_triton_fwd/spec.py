@@ -67,4 +67,6 @@ SPEC = OpSpec(
                "aten::_scaled_dot_product_cudnn_attention", "aten::logsumexp",
                "hubkit::attention"),
     bench=bench,
+    names={"reference": "hubkit.attention.reference's forward (torch ops)",
+           "shipped": "hubkit.ops.attention (hubkit's FlashAttention-2 style Triton kernel)"},
 )

@@ -21,4 +21,6 @@ SPEC = OpSpec(
     forbidden=FORBIDDEN,
     opcheck=True,
     bench=lambda ctx: conv_case(ctx, (4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1)),
+    names={"reference": "hubkit's im2col + matmul conv2d in torch ops",
+           "shipped": "hubkit.ops.conv2d, cpp backend (hubkit's packed, register-blocked GEMM)"},
 )

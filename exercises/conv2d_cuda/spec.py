@@ -30,4 +30,6 @@ SPEC = OpSpec(
     forbidden=FORBIDDEN,
     opcheck=True,
     bench=lambda ctx: conv_case(ctx, (8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1)),
+    names={"reference": "hubkit's im2col + matmul conv2d in torch ops",
+           "shipped": "hubkit.ops.conv2d, cuda backend (hubkit's implicit-GEMM kernel)"},
 )

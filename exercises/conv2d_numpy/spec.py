@@ -41,4 +41,6 @@ SPEC = OpSpec(
     forbidden=("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::im2col",
                "hubkit::conv2d"),
     bench=bench,
+    names={"reference": "hubkit.cnn.reference.conv2d_im2col (NumPy im2col + matmul)",
+           "shipped": "hubkit.ops.conv2d, reference backend (im2col in torch ops)"},
 )

@@ -76,4 +76,6 @@ SPEC = OpSpec(
     shipped=lambda x, w, b, a, bb, s: lora_linear(x, w, b, a, bb, s),
     grads=("x", "bias", "lora_a", "lora_b"),
     forbidden=MATMULS,
+    names={"reference": "hubkit.peft.reference.lora_linear_reference (torch ops)",
+           "shipped": "hubkit.ops.lora_linear (hubkit's default backend for the device)"},
 )

@@ -59,4 +59,6 @@ SPEC = OpSpec(
                                                       backend="cpp"),
     forbidden=("aten::lstm", "aten::_thnn_fused_lstm_cell", "hubkit::lstm"),
     bench=bench,
+    names={"reference": "hubkit.rnn.reference.lstm_forward_reference (a loop over time)",
+           "shipped": "hubkit.ops.lstm, cpp backend (hubkit's fused C++ LSTM)"},
 )

@@ -91,4 +91,5 @@ SPEC = OpSpec(
     forbidden=("aten::mm", "aten::matmul", "aten::bmm", "aten::addmm", "aten::dot",
                "aten::mv", "aten::einsum", "aten::linear", "aten::baddbmm", "aten::tensordot"),
     bench=bench,
+    names={"reference": "hubkit.basics.reference.matmul_blocked (NumPy, blocked loops)"},
 )

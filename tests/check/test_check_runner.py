@@ -291,9 +291,9 @@ def test_check_all_table_prints_brackets_in_messages_literally():
 
     out = io.StringIO()
     result = Result(exercise="x", impl="solution", kind="python", seed=1, status="skipped",
-                    message="skipped: needs scipy (pip install 'hubkit[all]')")
+                    message="skipped: needs scipy (pip install 'hubkit-learn[all]')")
     render_table([result], Console(file=out, width=160))
-    assert "hubkit[all]" in out.getvalue()
+    assert "hubkit-learn[all]" in out.getvalue()
 
 
 LAYOUT_SPEC = SPEC.replace('grads=("a", "b"),', 'grads=("a", "b"), out_layout="contiguous",')

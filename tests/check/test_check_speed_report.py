@@ -168,3 +168,22 @@ def test_check_all_footer_explains_a_busy_mark_only_when_a_row_shows_one():
     lines = report.footer_lines([_result(_new_timings(1.6), machine=busy)])
     assert lines[0].startswith("on: ") and len(lines) == 2
     assert lines[1].startswith("? after a speed: the machine was busy")
+
+
+def test_every_timed_exercise_names_its_providers_for_what_they_are():
+    from hubkit.check import get_exercise
+    from hubkit.check.exercises import all_exercises
+    from hubkit.check.runner import load_spec
+    from hubkit.check.spec import OpSpec
+    from hubkit.check.timing import describe_providers
+
+    for ex in all_exercises():
+        spec = load_spec(get_exercise(ex.id))
+        if not isinstance(spec, OpSpec):
+            continue
+        names = describe_providers(spec)
+        assert names["learner"] == "your code"
+        for provider in ("reference", "shipped"):
+            if provider in names:  # a real name, never the spec file's function
+                assert "hubkit" in names[provider] and "hubkit_spec_" not in names[provider]
+                assert "lambda" not in names[provider], (ex.id, names[provider])

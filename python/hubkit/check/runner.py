@@ -75,7 +75,7 @@ def run_check(ex: Exercise, files: dict[str, Path], *, impl: str = "learner",
     missing = ex.missing_packages()
     if missing:
         return Result(**base, status="skipped", message=f"skipped: needs {', '.join(missing)} "
-                      "(pip install 'hubkit[all]')")
+                      "(pip install 'hubkit-learn[all]')")
     rpc.warm_up(ex.kind)  # the fork server imports torch while the compiler runs
     module, compile_error = prepare(ex, files)
     if compile_error is not None:

@@ -185,6 +185,9 @@ class OpSpec:
             "contiguous" or "channels_last" (None: any strides).
         signed_zeros: outputs must match the reference's sign of zero (-0.0 vs
             0.0), for ops where it is part of the answer (copysign, neg, relu of -0.0).
+        names: what the timed "reference" and "shipped" providers are, in the words
+            a speed report uses ("hubkit's C++ conv2d (packed GEMM)"); a provider
+            missing here is named after its function.
     """
 
     reference: Callable[..., Any]
@@ -199,6 +202,7 @@ class OpSpec:
     bench: Callable[[CheckContext], Case] | None = None
     out_layout: str | None = None
     signed_zeros: bool = False
+    names: dict[str, str] | None = None
 
 
 @dataclass

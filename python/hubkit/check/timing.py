@@ -88,9 +88,11 @@ def describe_providers(spec: OpSpec) -> dict[str, str]:
         mod, qual = getattr(fn, "__module__", ""), getattr(fn, "__qualname__", "")
         return f"{mod}.{qual}" if mod and "<lambda>" not in qual else "hubkit's own op"
 
-    out = {"learner": "your code", "reference": f"the reference ({name(spec.reference)})"}
+    given = spec.names or {}
+    out = {"learner": "your code",
+           "reference": given.get("reference", f"the reference ({name(spec.reference)})")}
     if spec.shipped is not None:
-        out["shipped"] = f"hubkit's shipped op ({name(spec.shipped)})"
+        out["shipped"] = given.get("shipped", f"hubkit's shipped op ({name(spec.shipped)})")
     return out
 
 
