@@ -339,50 +339,13 @@ def cmd_watch(args) -> int:
 # ------------------------------------------------------------------ runs
 
 def cmd_runs(args) -> int:
-    """List the training runs under runs/ (or FOLDER): name, start, last step, last metrics.
-
-    With --plot METRIC --out PNG [RUN ...]: draw the runs' curves side by side, one
-    panel per metric (comma-separated), every run in each; a RUN is a run folder, a
-    folder of runs, or a run's name under runs/ (default: every run under runs/).
-    """
+    """List the training runs under runs/ (or FOLDER); with --plot, draw their curves."""
     from hubkit import runs as runsmod
 
-    if args.plot is None:
-        if len(args.targets) > 1:
-            raise UserError("give one FOLDER to list (or --plot METRIC --out PNG RUN ...)")
-        folder = Path(args.targets[0]) if args.targets else Path("runs")
-        return _list_runs(runsmod.find_runs(folder), folder)
-    if args.out is None:
-        raise UserError("--plot needs --out PNG (where to write the figure)")
-    metrics = [m.strip() for m in args.plot.split(",") if m.strip()]
     try:
-        chosen = runsmod.resolve(args.targets or ["runs"])
-        png = runsmod.plot(chosen, metrics, args.out)
+        runsmod.command(args.targets, args.plot, args.out, console())
     except ValueError as err:
         raise UserError(str(err)) from None
-    except ImportError:
-        raise UserError("plotting needs matplotlib: pip install 'hubkit-learn[plot]'") from None
-    print(f"wrote {png} ({', '.join(metrics)} of {len(chosen)} run(s): "
-          f"{', '.join(r.name for r in chosen)})")
-    return EXIT_OK
-
-
-def _list_runs(found: list, folder: Path) -> int:
-    from rich.table import Table
-
-    if not found:
-        print(f"no runs under {folder}/ (a training script writes one per call, e.g. "
-              "`python -m hubkit.cnn.train digits`)")
-        return EXIT_OK
-    table = Table(title=f"runs under {folder}/")
-    for col in ("run", "started", "step", "last metrics"):
-        table.add_column(col, overflow="fold")
-    for run in found:
-        step = str(run.records[-1]["step"]) if run.records else "-"
-        last = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                         for k, v in run.last.items())
-        table.add_row(run.name, run.started.replace("T", " ")[:19], step, last or "-")
-    console().print(table)
     return EXIT_OK
 
 

@@ -134,3 +134,48 @@ def plot(runs: list[Run], metrics: list[str], path: str | os.PathLike) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def command(targets: list[str], plot_metrics: str | None, out: str | None, console) -> None:
+    """`hubkit runs`: list runs (name, start, last step, last metrics) or plot them.
+
+    Without `plot_metrics`: list the runs under targets[0] (default runs/). With it
+    (comma-separated metric names) and `out` (a PNG path): draw the runs' curves side
+    by side, one panel per metric, every run in each; a target is a run folder, a
+    folder of runs, or a run's name under runs/ (default: every run under runs/).
+    A usage problem raises ValueError with the message for the user.
+    """
+    if plot_metrics is None:
+        if len(targets) > 1:
+            raise ValueError("give one FOLDER to list (or --plot METRIC --out PNG RUN ...)")
+        folder = Path(targets[0]) if targets else Path("runs")
+        _print_table(find_runs(folder), folder, console)
+        return
+    if out is None:
+        raise ValueError("--plot needs --out PNG (where to write the figure)")
+    metrics = [m.strip() for m in plot_metrics.split(",") if m.strip()]
+    chosen = resolve(targets or ["runs"])
+    try:
+        png = plot(chosen, metrics, out)
+    except ImportError:
+        raise ValueError("plotting needs matplotlib: pip install 'hubkit-learn[plot]'") from None
+    print(f"wrote {png} ({', '.join(metrics)} of {len(chosen)} run(s): "
+          f"{', '.join(r.name for r in chosen)})")
+
+
+def _print_table(found: list[Run], folder: Path, console) -> None:
+    from rich.table import Table
+
+    if not found:
+        print(f"no runs under {folder}/ (a training script writes one per call, e.g. "
+              "`python -m hubkit.cnn.train digits`)")
+        return
+    table = Table(title=f"runs under {folder}/")
+    for col in ("run", "started", "step", "last metrics"):
+        table.add_column(col, overflow="fold")
+    for run in found:
+        step = str(run.records[-1]["step"]) if run.records else "-"
+        last = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in run.last.items())
+        table.add_row(run.name, run.started.replace("T", " ")[:19], step, last or "-")
+    console.print(table)
