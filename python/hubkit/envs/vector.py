@@ -32,6 +32,7 @@ from types import ModuleType
 import gymnasium as gym
 import numpy as np
 
+from hubkit import DISTRIBUTION
 from hubkit.envs.reference import (
     INFO_COLUMNS,
     RESET_INFO_KEYS,
@@ -61,7 +62,7 @@ def load_extension() -> ModuleType:
             "hubkit._mujoco (the C++ MuJoCo vector env) is not available: "
             f"{err}. It is built only when `mujoco` is installed at build time; "
             "install mujoco, then reinstall hubkit: pip install --force-reinstall --no-deps "
-            f"--no-build-isolation {_distribution()} (from a checkout: `.` instead of the name)."
+            f"--no-build-isolation {DISTRIBUTION} (from a checkout: `.` instead of the name)."
         ) from err
     installed, linked = mujoco.mj_version(), _mujoco.library_version()
     built, built_with = _mujoco.header_version, _mujoco.built_with_mujoco
@@ -71,17 +72,8 @@ def load_extension() -> ModuleType:
             f"mujoco {mujoco.__version__} ({installed}) is installed and libmujoco {linked} "
             f"loaded. Install the one it was built with: pip install mujoco=={built_with}; "
             "or reinstall hubkit to rebuild it against this one: "
-            f"pip install --force-reinstall --no-deps --no-build-isolation {_distribution()}")
+            f"pip install --force-reinstall --no-deps --no-build-isolation {DISTRIBUTION}")
     return _mujoco
-
-
-def _distribution() -> str:
-    """The name hubkit was installed under (for the reinstall command)."""
-    import importlib.metadata
-
-    from hubkit import DISTRIBUTION
-
-    return (importlib.metadata.packages_distributions().get("hubkit") or [DISTRIBUTION])[0]
 
 
 def cpp_params(spec: TaskSpec, autoreset: bool = True) -> dict:

@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hubkit import runlog
+from hubkit import DISTRIBUTION, runlog
 from hubkit.peft import adapter, hf, reference
 from hubkit.peft import data as datasets
 from hubkit.peft.gpt2 import (  # noqa: F401 - part of this module's API
@@ -58,23 +58,11 @@ class MissingPackage(RuntimeError):
     """An optional package is not installed; the message says how to install it."""
 
 
-def _distribution() -> str:
-    """The name pip knows this package by (the import name is always `hubkit`)."""
-    from importlib import metadata
-
-    from hubkit import DISTRIBUTION
-
-    try:
-        return metadata.packages_distributions().get("hubkit", [DISTRIBUTION])[0]
-    except Exception:  # noqa: BLE001 - a broken metadata store must not hide the real message
-        return DISTRIBUTION
-
-
 def require(module: str, package: str, extra: str, purpose: str) -> None:
     """Raise MissingPackage (one line naming the pip command) if `module` is not importable."""
     if importlib.util.find_spec(module) is None:
         raise MissingPackage(f"{purpose} needs {package}, which is not installed: "
-                             f"pip install '{_distribution()}[{extra}]'")
+                             f"pip install '{DISTRIBUTION}[{extra}]'")
 
 
 def minilm_path() -> Path | None:
