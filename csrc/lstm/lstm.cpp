@@ -33,11 +33,6 @@ constexpr int kJB = 32 / sizeof(T);  // units per block: one AVX2 vector (8 f32,
 template <typename T>
 constexpr int kKB = 128 / sizeof(T);  // dh columns per block in the backward
 
-// Batch rows per register tile: each weight vector loaded from L1 feeds kNB rows of
-// FMAs (2 zmm of weights, 4 broadcasts, 8 accumulators per k on AVX-512), so the
-// step is bound by the FMA units rather than by loads.
-constexpr int kNB = 4;
-
 template <typename T>
 HK_ALWAYS_INLINE T sigmoid(T z) { return T(1) / (T(1) + vmath::exp(-z)); }
 // subtle: tanh(z) = 2 sigmoid(2z) - 1 keeps the loop on the vectorized exp; the
@@ -134,8 +129,6 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
                                     const T* gates, T* y, T* saved) {
   for (std::int64_t blk = lo; blk < hi; ++blk) {
     std::int64_t b = 0;
-    for (; b + kNB <= d.B; b += kNB)
-      forward_rows<T, kNB>(d, t, b, blk, wp, h0, c0, gates, y, saved);
     for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, c0, gates, y, saved);
     if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, c0, gates, y, saved);
   }
@@ -227,39 +220,25 @@ HK_ALWAYS_INLINE void gate_grads(const Dims& d, std::int64_t t, std::int64_t u0,
   }
 }
 
-// Phase B: dh[b, k0 .. k0+KB) = dz[b, :] @ W_hh[:, k0 .. k0+KB) for batch rows
-// b0 .. b0+NB-1; wb is W_hh with rows padded to a multiple of KB columns.
-template <typename T, int NB>
-HK_ALWAYS_INLINE void hidden_rows(const Dims& d, std::int64_t t, std::int64_t b0,
-                                  std::int64_t k0, int n, const T* wb, std::int64_t ld,
-                                  const T* dz, T* dh) {
-  constexpr int KB = kKB<T>;
-  const std::int64_t G = 4 * d.H;
-  const T* z[NB];
-  T acc[NB][KB];
-  for (int r = 0; r < NB; ++r) {
-    z[r] = dz + (t * d.B + b0 + r) * G;
-    for (int l = 0; l < KB; ++l) acc[r][l] = T(0);
-  }
-  for (std::int64_t j = 0; j < G; ++j) {
-    const T* w = wb + j * ld + k0;
-    for (int r = 0; r < NB; ++r) {
-      const T zj = z[r][j];
-#pragma omp simd
-      for (int l = 0; l < KB; ++l) acc[r][l] += zj * w[l];
-    }
-  }
-  for (int r = 0; r < NB; ++r)
-    for (int l = 0; l < n; ++l) dh[(b0 + r) * d.H + k0 + l] = acc[r][l];
-}
-
-// Phase B for one column block, all batch rows: kNB at a time, then the rest.
+// Phase B: dh[b, k0 .. k0+KB) = dz[b, :] @ W_hh[:, k0 .. k0+KB) for every batch row;
+// wb is W_hh with rows padded to a multiple of KB columns.
 template <typename T>
 HK_ALWAYS_INLINE void hidden_grads(const Dims& d, std::int64_t t, std::int64_t k0, int n,
                                    const T* wb, std::int64_t ld, const T* dz, T* dh) {
-  std::int64_t b = 0;
-  for (; b + kNB <= d.B; b += kNB) hidden_rows<T, kNB>(d, t, b, k0, n, wb, ld, dz, dh);
-  for (; b < d.B; ++b) hidden_rows<T, 1>(d, t, b, k0, n, wb, ld, dz, dh);
+  constexpr int KB = kKB<T>;
+  const std::int64_t G = 4 * d.H;
+  for (std::int64_t b = 0; b < d.B; ++b) {
+    const T* z = dz + (t * d.B + b) * G;
+    T acc[KB];
+    for (int l = 0; l < KB; ++l) acc[l] = T(0);
+    for (std::int64_t j = 0; j < G; ++j) {
+      const T zj = z[j];
+      const T* w = wb + j * ld + k0;
+#pragma omp simd
+      for (int l = 0; l < KB; ++l) acc[l] += zj * w[l];
+    }
+    for (int l = 0; l < n; ++l) dh[b * d.H + k0 + l] = acc[l];
+  }
 }
 
 template <typename T>
