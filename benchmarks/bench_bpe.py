@@ -32,6 +32,7 @@ import sys
 
 import pytest
 
+from benchmarks.conftest import record
 from hubkit.tokenizers import BPETokenizer, reference
 
 TRAIN_CASES = {"train 4096": (None, 4096), "train 512 small": (60_000, 512)}
@@ -63,6 +64,13 @@ def train_rustbpe(size: int | None, vocab: int):
     return run
 
 
+# What each provider runs (they are not torch ops, so nothing is traced).
+RAN = {"hubkit-cpp": "hubkit.tokenizers.BPETokenizer(backend='cpp'): hubkit._C's BPE code",
+       "hubkit-reference": "hubkit.tokenizers.BPETokenizer(backend='reference'): Python",
+       "rustbpe": "rustbpe.Tokenizer.train_from_iterator",
+       "tiktoken": "tiktoken.Encoding.encode_ordinary / encode_ordinary_batch (same ranks)"}
+
+
 def train_fn(provider: str, case: str):
     size, vocab = TRAIN_CASES[case]
     if provider == "rustbpe":
@@ -77,8 +85,8 @@ def train_fn(provider: str, case: str):
 @pytest.mark.parametrize("provider", ["hubkit-cpp", "rustbpe", "hubkit-reference"])
 def test_train(benchmark, provider, case):
     fn = train_fn(provider, case)
-    benchmark.group = case
-    benchmark.extra_info.update({"provider": provider, "chars": len(text(TRAIN_CASES[case][0]))})
+    record(benchmark, op="bpe", provider=provider, shape=case, ran=RAN[provider],
+           chars=len(text(TRAIN_CASES[case][0])))
     benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=0)
 
 
@@ -106,8 +114,8 @@ def encode_fn(provider: str, batch: bool):
 @pytest.mark.parametrize("provider", ["hubkit-cpp", "tiktoken"])
 def test_encode(benchmark, provider, batch):
     fn = encode_fn(provider, batch)
-    benchmark.group = "encode " + ("batch" if batch else "one text")
-    benchmark.extra_info.update({"provider": provider, "chars": len(text())})
+    record(benchmark, op="bpe", provider=provider, shape="encode " + ("batch" if batch else
+           "one text"), ran=RAN[provider], chars=len(text()))
     benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
 
 

@@ -94,6 +94,8 @@ def test_every_results_file_records_command_machine_load_and_commit(path):
 
         with Image.open(path) as image:
             info = json.loads(image.text["provenance"])
+    elif path.is_dir():  # a run's output folder records its provenance inside
+        info = json.loads((path / "provenance.json").read_text())
     else:
         info = json.loads(path.with_name(path.name + ".provenance.json").read_text())
     assert info["command"] and "load" in info
