@@ -2,7 +2,7 @@
 
 Run:  python -m pytest benchmarks/bench_bpe.py \
           --benchmark-json benchmarks/results/bpe-cpu-DATE.json
-Then: python benchmarks/bench_bpe.py benchmarks/results/bpe-cpu-DATE.json  (ratios)
+Then: python -m benchmarks.bench_bpe benchmarks/results/bpe-cpu-DATE.json  (ratios)
 
 Text: Python's own documentation (pydoc_data.topics, ~0.47M characters of
 English), GPT-4's split pattern for everyone. Training is end to end, from the
@@ -27,12 +27,11 @@ hubkit-cpp 57.3 s vs rustbpe 151.8 s (2.6x), identical merges.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 
 import pytest
 
-from benchmarks.conftest import record
+from benchmarks.conftest import ratios, record
 from hubkit.tokenizers import BPETokenizer, reference
 
 TRAIN_CASES = {"train 4096": (None, 4096), "train 512 small": (60_000, 512)}
@@ -117,20 +116,6 @@ def test_encode(benchmark, provider, batch):
     record(benchmark, op="bpe", provider=provider, shape="encode " + ("batch" if batch else
            "one text"), ran=RAN[provider], chars=len(text()))
     benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
-
-
-def ratios(path: str) -> list[str]:
-    """Median-time ratios against hubkit-cpp per group (above 1: hubkit-cpp is faster)."""
-    groups: dict[str, dict[str, float]] = {}
-    for b in json.load(open(path))["benchmarks"]:
-        groups.setdefault(b["group"], {})[b["extra_info"]["provider"]] = b["stats"]["median"]
-    lines = []
-    for group, times in sorted(groups.items()):
-        cpp = times.get("hubkit-cpp")
-        cells = [f"{p} {t:.3f} s" + (f" ({t / cpp:.2f}x)" if cpp else "")
-                 for p, t in sorted(times.items(), key=lambda kv: kv[1])]
-        lines.append(f"{group}: " + ", ".join(cells))
-    return lines
 
 
 if __name__ == "__main__":

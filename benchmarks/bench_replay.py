@@ -2,7 +2,7 @@
 
 Run:  python -m pytest benchmarks/bench_replay.py \
           --benchmark-json benchmarks/results/replay-cpu-DATE.json
-Then: python benchmarks/bench_replay.py benchmarks/results/replay-cpu-DATE.json  (ratios)
+Then: python -m benchmarks.bench_replay benchmarks/results/replay-cpu-DATE.json  (ratios)
 
 Cases: "vec" = obs of 4 float32, capacity 1M, full; "img" = obs 84x84x4 uint8, capacity
 IMG_CAPACITY (each provider stores obs and next_obs: 56 KB a transition, so 1M would need
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import json
 import sys
 
 import numpy as np
 import pytest
 import torch
 
+from benchmarks.conftest import ratios
 from hubkit import _ext
 
 VEC_CAPACITY, IMG_CAPACITY, BATCH = 1_000_000, 20_000, 256
@@ -220,20 +220,5 @@ def test_prioritized_sample_update_256(benchmark, provider, case):
     benchmark(lambda: buf.sample_update(prio))
 
 
-def ratios(path: str) -> list[str]:
-    """Median-time ratios of each provider against hubkit-cpp, per benchmark group."""
-    data = json.load(open(path))["benchmarks"]
-    groups: dict[str, dict[str, float]] = {}
-    for b in data:
-        groups.setdefault(b["group"], {})[b["extra_info"]["provider"]] = b["stats"]["median"]
-    lines = []
-    for group, times in sorted(groups.items()):
-        cpp = times.get("hubkit-cpp")
-        cells = [f"{p} {t * 1e6:.1f} us" + (f" ({t / cpp:.1f}x)" if cpp else "")
-                 for p, t in sorted(times.items(), key=lambda kv: kv[1])]
-        lines.append(f"{group}: " + ", ".join(cells))
-    return lines
-
-
 if __name__ == "__main__":
-    print("\n".join(ratios(sys.argv[1])))
+    print("\n".join(ratios(sys.argv[1], scale=1e6, unit="us", digits=1)))

@@ -15,6 +15,7 @@ with its dirty source paths, and per benchmark the ops one call really ran
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -109,3 +110,22 @@ def _check_backend(provider: str, backend: str | None, traced: list[str]) -> Non
     wrong = [name for name in hubkit_ops if not name.endswith(f"[{backend}]")]
     assert hubkit_ops and not wrong, (f"{provider}: said to run hubkit's {backend} backend, "
                                       f"but ran {traced}")
+
+
+def ratios(path: str, *, scale: float = 1.0, unit: str = "s", digits: int = 3) -> list[str]:
+    """Median time of each provider and its ratio to hubkit-cpp, per group of a result file.
+
+    Args:
+        path: a pytest-benchmark JSON file.
+        scale, unit, digits: how times are shown (e.g. 1e6, "us", 1).
+    """
+    groups: dict[str, dict[str, float]] = {}
+    for b in json.load(open(path))["benchmarks"]:
+        groups.setdefault(b["group"], {})[b["extra_info"]["provider"]] = b["stats"]["median"]
+    lines = []
+    for group, times in sorted(groups.items()):
+        cpp = times.get("hubkit-cpp")
+        cells = [f"{p} {t * scale:.{digits}f} {unit}" + (f" ({t / cpp:.2f}x)" if cpp else "")
+                 for p, t in sorted(times.items(), key=lambda kv: kv[1])]
+        lines.append(f"{group}: " + ", ".join(cells))
+    return lines

@@ -19,33 +19,7 @@ import pytest
 from hubkit.check import get_exercise
 
 # The loop version that exercises/conv2d_numpy/README.md step 3 asks for.
-LOOPS = '''
-import numpy as np
-
-
-def conv2d(x, weight, bias, stride, padding, dilation, groups):
-    n_, c_, h, w = x.shape
-    k_, cg, r_, s_ = weight.shape
-    p_ = (h + 2 * padding - dilation * (r_ - 1) - 1) // stride + 1
-    q_ = (w + 2 * padding - dilation * (s_ - 1) - 1) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out = np.zeros((n_, k_, p_, q_), dtype=x.dtype)
-    kg = k_ // groups
-    for n in range(n_):
-        for k in range(k_):
-            g = k // kg
-            for p in range(p_):
-                for q in range(q_):
-                    acc = bias[k]
-                    for c in range(cg):
-                        for r in range(r_):
-                            for s in range(s_):
-                                acc += (weight[k, c, r, s] *
-                                        xp[n, g * cg + c, p * stride + r * dilation,
-                                           q * stride + s * dilation])
-                    out[n, k, p, q] = acc
-    return out
-'''
+LOOPS = (Path(__file__).parent / "data" / "conv2d_seven_loops.py").read_text()
 
 
 def hubkit(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:

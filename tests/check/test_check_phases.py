@@ -13,33 +13,8 @@ from test_check_runner import check, learner, make_exercise
 from hubkit.check import get_exercise, timing
 from hubkit.check.runner import run_check
 
-SEVEN_LOOPS = '''
-import numpy as np
-
-
-def conv2d(x, weight, bias, stride, padding, dilation, groups):
-    n, c, h, w = x.shape
-    k, cg, r, s = weight.shape
-    p = (h + 2 * padding - dilation * (r - 1) - 1) // stride + 1
-    q = (w + 2 * padding - dilation * (s - 1) - 1) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out = np.empty((n, k, p, q))
-    kg = k // groups
-    for ni in range(n):
-        for ki in range(k):
-            g = ki // kg
-            for pi in range(p):
-                for qi in range(q):
-                    acc = bias[ki]
-                    for ci in range(cg):
-                        for ri in range(r):
-                            for si in range(s):
-                                acc += (weight[ki, ci, ri, si] *
-                                        xp[ni, g * cg + ci, pi * stride + ri * dilation,
-                                           qi * stride + si * dilation])
-                    out[ni, ki, pi, qi] = acc
-    return out
-'''
+# The README's step-3 loop version, shared with tests/test_newcomer.py.
+SEVEN_LOOPS = (Path(__file__).parents[1] / "data" / "conv2d_seven_loops.py").read_text()
 
 
 def test_seven_loop_conv2d_passes_on_correctness_and_is_too_slow_to_time(tmp_path: Path,
