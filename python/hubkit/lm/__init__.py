@@ -1,0 +1,1 @@
+"""Language models: GPT, BERT, fine-tuning and fused linear cross-entropy (outline 5.1, 5.2)."""
