@@ -12,6 +12,7 @@ from hubkit._backend import (  # noqa: F401
 from hubkit.activations.ops import bias_gelu  # noqa: F401
 from hubkit.attention.ops import attention  # noqa: F401
 from hubkit.cnn.ops import conv2d  # noqa: F401
+from hubkit.lm.ops import linear_cross_entropy  # noqa: F401
 from hubkit.peft.ops import lora_linear  # noqa: F401
 from hubkit.rnn.ops import lstm  # noqa: F401
 
