@@ -12,6 +12,9 @@
 
 namespace hubkit::replay { void bind_replay(pybind11::module_& m); }
 namespace hubkit::bpe { void bind_bpe(pybind11::module_& m); }
+namespace hubkit::word2vec { void bind_word2vec(pybind11::module_& m); }
+namespace hubkit::search { void bind_search(pybind11::module_& m); }
+namespace hubkit::gae { void bind_gae(pybind11::module_& m); }
 
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
@@ -50,4 +53,7 @@ PYBIND11_MODULE(_C, m) {
         py::arg("dtype"));
   hubkit::replay::bind_replay(m);  // rl: ReplayCore (csrc/replay/replay_bind.cpp)
   hubkit::bpe::bind_bpe(m);  // tokenizers: bpe_train, BPEEncoder (csrc/bpe/bpe_bind.cpp)
+  hubkit::word2vec::bind_word2vec(m);  // embeddings: word2vec_train (csrc/word2vec/)
+  hubkit::search::bind_search(m);  // search: topk_similarity, HNSW (csrc/search/search_bind.cpp)
+  hubkit::gae::bind_gae(m);  // rl: gae (csrc/gae/gae.cpp)
 }
