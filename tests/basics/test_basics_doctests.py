@@ -6,7 +6,9 @@ import importlib
 import pytest
 
 MODULES = ["autograd", "calculus", "matmul", "optim", "reference", "regularization", "schedules",
-           "train"]
+           "train", "linalg", "recommender", "probability", "naive_bayes", "pytools",
+           "numpy_drills", "dataprep", "dashboard", "perceptron", "tensorlib", "mnist",
+           "torch_mlp", "profiling"]
 
 
 @pytest.mark.parametrize("name", MODULES)
