@@ -16,5 +16,6 @@ from hubkit.lm.ops import linear_cross_entropy  # noqa: F401
 from hubkit.peft.ops import lora_linear  # noqa: F401
 from hubkit.rl.gae import gae  # noqa: F401
 from hubkit.rnn.ops import lstm  # noqa: F401
+from hubkit.search.ops import topk_similarity  # noqa: F401
 
 __all__ = sorted(name for name in dir() if not name.startswith("_"))
