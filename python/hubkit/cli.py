@@ -453,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="Exit 1 when a compiled extension (_C, _mujoco; _cuda if HUBKIT_CUDA=ON "
                    "was set) is missing: for CI, before the tests.")
+    from hubkit.agents.cli import add_commands  # serve, agents: light parsers (argparse only)
+    add_commands(sub, _add)
     return parser
 
 
