@@ -36,20 +36,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hubkit import runlog
+from hubkit.lm.data import load_corpus  # the corpus loader the GPT shares
 from hubkit.rnn.layers import LSTM
 from hubkit.rnn.sentiment import SentimentConfig, compare
-
-
-def load_corpus(path: str | None = None, max_chars: int | None = None) -> str:
-    """The text to learn: a UTF-8 file, or (None) Python's pydoc topics, sorted by topic."""
-    if path:
-        text = Path(path).read_text(encoding="utf-8")
-    else:
-        import pydoc_data.topics
-
-        topics = pydoc_data.topics.topics
-        text = "\n\n".join(topics[k] for k in sorted(topics))
-    return text[:max_chars] if max_chars else text
 
 
 class Vocab:
@@ -121,7 +110,7 @@ class CharLMConfig:
 
 
 _CHARLM_HELP = {
-    "corpus": "UTF-8 text file (None: Python's pydoc topics)",
+    "corpus": "'pydoc', 'stdlib', a folder of text or a UTF-8 file (None: pydoc topics)",
     "max_chars": "use only the first N characters of the corpus",
     "seq_len": "characters per training sequence (BPTT length)",
     "batch_size": "sequences per step", "embed": "character embedding size",
