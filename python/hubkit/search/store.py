@@ -145,6 +145,15 @@ class Store:
     def _set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
 
+    def info(self, key: str) -> str | None:
+        """A value stored with `set_info` (e.g. the folder that was indexed), or None."""
+        return self._meta(f"info.{key}")
+
+    def set_info(self, key: str, value: str) -> None:
+        """Store a string beside the data (committed at once)."""
+        with self._transaction():
+            self._set_meta(f"info.{key}", value)
+
     def _init_meta(self, dim: int | None, metric: str, model: str) -> None:
         stored = self._meta("dim")
         if stored is None:
