@@ -123,7 +123,15 @@ class FileTools:
         """
         full = inside(self.root, folder)
         return "\n".join(str(p.relative_to(self.root)) for p in sorted(full.rglob("*"))
-                         if p.is_file() and inside(self.root, p.relative_to(self.root)))
+                         if p.is_file() and self._stays_inside(p))
+
+    def _stays_inside(self, path: Path) -> bool:
+        """False for a symlink that leads out of the root (it is not listed)."""
+        try:
+            inside(self.root, path.relative_to(self.root))
+            return True
+        except PathRefused:
+            return False
 
     def tools(self) -> list[Tool]:
         return [Tool.from_function(self.read_file, untrusted=True),
