@@ -26,8 +26,13 @@ def read_metrics(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         >>> read_metrics(p)["loss"][1].tolist()
         [2.0]
     """
+    return read_metrics_text(Path(path).read_text())
+
+
+def read_metrics_text(text: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """read_metrics for the file's text."""
     series: dict[str, list[tuple[float, float]]] = {}
-    for line in Path(path).read_text().splitlines():
+    for line in text.splitlines():
         record = json.loads(line) if line.strip() else {}
         if "step" not in record:
             continue  # a config record
