@@ -455,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "was set) is missing: for CI, before the tests.")
     from hubkit.agents.cli import add_commands  # serve, agents: light parsers (argparse only)
     add_commands(sub, _add)
+    from hubkit.search.cli import add_commands as add_search  # search index|query (light)
+    add_search(sub, _add)
     return parser
 
 
