@@ -239,6 +239,23 @@ class ScriptedModel:
         return Reply(content, calls, usage, "tool_calls" if calls else "stop")
 
 
+class FunctionModel(ScriptedModel):
+    """A model whose every reply comes from `policy(messages, tools) -> step`: a hand-written policy.
+
+    Not a language model either: it measures the harness, tools and prompts
+    around it, never a model's ability.
+    """
+
+    def __init__(self, policy: Callable[[list[dict], list[dict] | None], Any],
+                 name: str = "policy") -> None:
+        super().__init__([], name)
+        self.policy = policy
+
+    def chat(self, messages: list[dict], tools: list[dict] | None = None, **options) -> Reply:
+        self.calls.append([dict(m) for m in messages])
+        return self._reply(self.policy(messages, tools), messages)
+
+
 # ------------------------------------------------------------------ OpenAI-compatible client
 
 class OpenAIChatModel:
