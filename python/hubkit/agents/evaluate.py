@@ -254,7 +254,8 @@ def make_model(args, outputs: runlog.Outputs, stack):
     from hubkit.agents.policy import policy_model
 
     if args.model == "policy":
-        return policy_model(args.slip, args.seed_base), policy_model(0.0, 0, "rule-critic")
+        critic = policy_model(0.0, 0, "rule-critic")
+        return policy_model(args.slip, args.seed_base or 0), critic
     if args.model == "scripted":
         unsure = FunctionModel(lambda msgs, tools: "I don't know.", "always-unsure")
         return unsure, unsure
@@ -291,24 +292,15 @@ def _tempdir():
     return tempfile.TemporaryDirectory(prefix="hubkit-agents-eval-")
 
 
-def _parser():
-    p = runlog.parser("python -m hubkit.agents.evaluate", __doc__, "agents-eval")
+def add_model_arguments(p) -> None:
+    """The options that choose the model (shared with hubkit.agents.capstone)."""
     p.add_argument("--model", default="policy",
                    help="policy (default), scripted, serve:MODEL_DIR (serve:tiny: a random "
                    "tiny GPT-2) or openai")
-    p.add_argument("--seeds", type=int, default=5, help="runs with fresh parameters (default 5)")
     p.add_argument("--seed-base", type=int, default=None,
                    help="first seed (default: drawn at random, recorded in the report)")
-    p.add_argument("--per-suite", type=int, default=4, help="tasks per suite and seed")
-    p.add_argument("--suites", default=",".join(SUITES), help="comma-separated subset of "
-                   + ", ".join(SUITES))
-    p.add_argument("--team", choices=("single", "critic"), default="single",
-                   help="one agent, or a worker with a critic (default single)")
     p.add_argument("--slip", type=float, default=0.0,
                    help="policy model only: chance that a final number is off by one")
-    p.add_argument("--max-steps", type=int, default=6, help="model calls per agent run")
-    p.add_argument("--token-budget", type=int, default=20_000, help="tokens per agent run")
-    p.add_argument("--k", type=int, default=3, help="k of recall@k")
     p.add_argument("--max-tokens-cap", type=int, default=64,
                    help="serve: tokens a reply may generate")
     p.add_argument("--base-url", default=None, help="openai: the server, e.g. "
@@ -318,6 +310,20 @@ def _parser():
                    help="openai: environment variable holding the key")
     p.add_argument("--price-in", type=float, default=0.0, help="$ per million input tokens")
     p.add_argument("--price-out", type=float, default=0.0, help="$ per million output tokens")
+
+
+def _parser():
+    p = runlog.parser("python -m hubkit.agents.evaluate", __doc__, "agents-eval")
+    p.add_argument("--seeds", type=int, default=5, help="runs with fresh parameters (default 5)")
+    p.add_argument("--per-suite", type=int, default=4, help="tasks per suite and seed")
+    p.add_argument("--suites", default=",".join(SUITES), help="comma-separated subset of "
+                   + ", ".join(SUITES))
+    p.add_argument("--team", choices=("single", "critic"), default="single",
+                   help="one agent, or a worker with a critic (default single)")
+    p.add_argument("--max-steps", type=int, default=6, help="model calls per agent run")
+    p.add_argument("--token-budget", type=int, default=20_000, help="tokens per agent run")
+    p.add_argument("--k", type=int, default=3, help="k of recall@k")
+    add_model_arguments(p)
     return p
 
 

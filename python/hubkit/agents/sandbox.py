@@ -63,6 +63,7 @@ def _hook(event, args):
             raise PermissionError(f"refused in the sandbox: {path} is outside {SCRATCH}")
 sys.addaudithook(_hook)
 sys.argv = ["main.py"]
+sys.path.insert(0, SCRATCH)  # -I left it out: main.py may import its neighbours
 with open(os.path.join(SCRATCH, "main.py"), encoding="utf-8") as f:
     source = f.read()
 exec(compile(source, "main.py", "exec"), {"__name__": "__main__"})
