@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from hubkit.agents.capstone import write_pdf  # a minimal PDF, no PDF library needed
 from hubkit.search.chunking import Chunk, chunk_markdown, chunk_python, chunk_text, load_chunks
 
 MARKDOWN = textwrap.dedent("""\
@@ -95,39 +96,12 @@ def test_citation_names_file_lines_and_pdf_page():
     assert Chunk("x", 1, 2, page=4).citation("b.pdf") == "b.pdf:p4:1-2"
 
 
-def _write_pdf(path, pages: list[str]) -> None:
-    """A minimal PDF with one line of Helvetica text per page (no PDF library needed)."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
-    kids = []
-    for text in pages:
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET"
-        page = len(objects) + 1  # object numbers: this page, its contents, its font
-        kids.append(page)
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Resources << /Font << /F1 {page + 2} 0 R >> >> "
-                       f"/Contents {page + 1} 0 R >>")
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-        objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] " \
-                 f"/Count {len(kids)} >>"
-    out, offsets = b"%PDF-1.4\n", []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"\
-        .encode()
-    path.write_bytes(out)
-
-
 def test_load_chunks_reads_each_suffix(tmp_path):
     pytest.importorskip("pypdf")
     (tmp_path / "a.txt").write_text("one\n\ntwo\n")
     (tmp_path / "b.md").write_text(MARKDOWN)
     (tmp_path / "c.py").write_text(PYTHON)
-    _write_pdf(tmp_path / "d.pdf", ["Gradient descent walks downhill", "Replay buffers"])
+    write_pdf(tmp_path / "d.pdf", ["Gradient descent walks downhill", "Replay buffers"])
     assert _spans(load_chunks(tmp_path / "a.txt")) == [(1, 3, "text")]
     assert load_chunks(tmp_path / "b.md")[0].text.startswith("# Title")
     assert load_chunks(tmp_path / "c.py")[1].kind == "function"
