@@ -329,6 +329,8 @@ class Store:
         """Exact top-k over the live chunks for each of the (Q, D) queries."""
         import torch
 
+        from hubkit.search.ops import topk_similarity
+
         queries = np.array(queries, np.float32, ndmin=2)  # a writable copy for torch
         if queries.shape[1:] != (self.dim,):
             raise ValueError(f"queries must have shape (Q, {self.dim}), got {queries.shape}")
@@ -336,7 +338,7 @@ class Store:
         if len(live) == 0 or k < 1:
             return [[] for _ in queries]
         keys = torch.from_numpy(np.ascontiguousarray(self.vectors()[live]))  # (N, D)
-        scores, idx = _topk_similarity(torch.from_numpy(queries), keys, min(k, len(live)),
+        scores, idx = topk_similarity(torch.from_numpy(queries), keys, min(k, len(live)),
                                       metric=self.metric)
         return [self.hits(live[i.numpy()], s.tolist()) for s, i in zip(scores, idx)]
 
@@ -350,16 +352,6 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _topk_similarity(queries, keys, k: int, metric: str):
-    """hubkit.ops.topk_similarity's contract in plain torch (private, until that op lands)."""
-    import torch
-
-    if metric == "cosine":
-        queries = torch.nn.functional.normalize(queries, dim=1)
-        keys = torch.nn.functional.normalize(keys, dim=1)
-    return torch.topk(queries @ keys.T, k, dim=1)
 
 
 class _Transaction:
