@@ -167,15 +167,18 @@ class _Index:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path):
-        """The index saved at `path` (ValueError if it holds another kind of index)."""
+    def load(cls, path, **options):
+        """The index saved at `path` (ValueError if it holds another kind of index).
+
+        `options` are passed to the constructor over the saved ones (HNSWIndex's backend).
+        """
         with np.load(Path(path), allow_pickle=False) as f:
             arrays = {name: f[name] for name in f.files}
         meta = json.loads(str(arrays.pop("meta")))
         if meta["kind"] != cls.__name__ or meta["format"] != FORMAT:
             raise ValueError(f"path: holds a {meta['kind']} (format {meta['format']}), "
                              f"not a {cls.__name__} (format {FORMAT})")
-        index = cls(**meta["config"])
+        index = cls(**{**meta["config"], **options})
         index._ids, index._alive = arrays.pop("ids"), arrays.pop("alive")
         index._row_of = {int(i): r for r, i in enumerate(index._ids.tolist())
                          if index._alive[r]}
