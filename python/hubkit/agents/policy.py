@@ -68,7 +68,8 @@ class RulePolicy:
         if messages[0]["role"] == "system" and messages[0]["content"].startswith("You review"):
             return self.review(task)
         if "Sources:" in task:  # a plain RAG call (hubkit.agents.rag.rag_prompt)
-            return best_sentence(task.split("Sources:\n", 1)[1], task.rsplit("Question:", 1)[-1])
+            sources, _, question = task.split("Sources:\n", 1)[1].rpartition("\n\nQuestion:")
+            return best_sentence(sources, question)
         return self.act(task, seen, names)
 
     def act(self, task: str, seen: list[str], names: set[str]):
