@@ -323,6 +323,8 @@ def _parser():
     p.add_argument("--max-steps", type=int, default=6, help="model calls per agent run")
     p.add_argument("--token-budget", type=int, default=20_000, help="tokens per agent run")
     p.add_argument("--k", type=int, default=3, help="k of recall@k")
+    p.add_argument("--traces", type=Path, default=None,
+                   help="folder for the runs' JSONL traces (default: OUT/traces)")
     add_model_arguments(p)
     return p
 
@@ -347,7 +349,8 @@ def evaluate(args, outputs: runlog.Outputs, track, stack) -> dict:
             tools = [*FileTools(files).tools(), calculator_tool(), search_tool(index, args.k)]
             recalls.append(retrieval_recall(index, tasks, args.k)) if "rag" in suites else None
             for i, task in enumerate(tasks):
-                trace = outputs.folder() / "traces" / f"seed{seed}-{i:02d}-{task.suite}.jsonl"
+                trace = (args.traces or outputs.folder() / "traces") / \
+                    f"seed{seed}-{i:02d}-{task.suite}.jsonl"
                 row = run_task(task, model, tools, args.team, args.max_steps, args.token_budget,
                                trace, critic)
                 rows.append({"seed": seed, "task": task.prompt, **row})
@@ -369,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         report = evaluate(args, outputs, track, stack)
     outputs.path("report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     outputs.path("report.md").write_text(markdown(report["summary"], report["meta"]))
-    outputs.add(sorted((outputs.root / "traces").glob("*.jsonl"))[:3])
+    traces = args.traces or outputs.root / "traces"
+    print(f"traces: {traces}/ (show one with `hubkit agents trace FILE`)")
     print(markdown(report["summary"], report["meta"]))
     outputs.report()
     return 0
