@@ -76,6 +76,6 @@ def test_export_store_answers_like_the_store(tmp_path):
             pytest.skip(str(err))
         queries = rng.standard_normal((4, 16)).astype(np.float32)
         _, ids = index.search(queries, k=5)
-        for q_ids, hits in zip(ids, store.search(queries, k=5)):
+        for q_ids, hits in zip(ids, store.search(queries, k=5), strict=True):
             assert list(q_ids) == [h.row for h in hits]
     assert connect(tmp_path / "vec.db").execute("SELECT COUNT(*) FROM vectors").fetchone() == (12,)

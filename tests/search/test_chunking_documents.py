@@ -53,7 +53,7 @@ def test_a_paragraph_longer_than_max_chars_is_cut_between_lines():
     text = "\n".join(f"line {i:02d} of one long paragraph" for i in range(40))
     chunks = chunk_text(text, max_chars=200)
     assert len(chunks) > 1 and chunks[0].start_line == 1 and chunks[-1].end_line == 40
-    assert all(b.start_line == a.end_line + 1 for a, b in zip(chunks, chunks[1:]))
+    assert all(b.start_line == a.end_line + 1 for a, b in zip(chunks, chunks[1:], strict=False))
 
 
 PYTHON = textwrap.dedent('''\

@@ -98,7 +98,7 @@ class SqliteVecIndex:
             raise ValueError(f"ids must have one id per vector ({len(vectors)}), got {len(ids)}")
         with self.db:
             self.db.executemany(f"INSERT INTO {self.table}(rowid, embedding) VALUES (?, ?)",
-                                [(int(i), v.tobytes()) for i, v in zip(ids, vectors)])
+                                [(int(i), v.tobytes()) for i, v in zip(ids, vectors, strict=True)])
 
     def remove(self, ids) -> None:
         """Delete vectors by id (unknown ids are ignored)."""

@@ -28,12 +28,12 @@ import json
 import math
 import os
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tomllib
 
 from hubkit import runlog
 from hubkit.search.chunking import load_chunks
@@ -115,7 +115,8 @@ def ndcg(ranked: Sequence[str], relevant: dict[str, int], k: int = K) -> float:
 
 def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
     """Mean over queries of |approx top-k ∩ exact top-k| / k; both (Q, k) ids (-1 = none)."""
-    hits = [len(set(a[a >= 0].tolist()) & set(e.tolist())) for a, e in zip(approx, exact)]
+    hits = [len(set(a[a >= 0].tolist()) & set(e.tolist()))
+            for a, e in zip(approx, exact, strict=True)]
     return float(np.mean(hits) / exact.shape[1])
 
 
@@ -172,12 +173,13 @@ def retrieval(index, query_vectors: np.ndarray, queries: list[LabelledQuery],
     k = min(CHUNKS_SEARCHED, len(index))
     _, rows = index.search(query_vectors, k)                  # (Q, k) chunk rows
     ranked = [ranked_documents(r.tolist(), row_document) for r in rows]
-    rr = [reciprocal_rank(d, q.relevant) for d, q in zip(ranked, queries)]
-    gains = [ndcg(d, q.relevant) for d, q in zip(ranked, queries)]
+    rr = [reciprocal_rank(d, q.relevant) for d, q in zip(ranked, queries, strict=True)]
+    gains = [ndcg(d, q.relevant) for d, q in zip(ranked, queries, strict=True)]
+    rows = zip(queries, ranked, rr, gains, strict=True)
     return {"mrr": float(np.mean(rr)), f"ndcg@{K}": float(np.mean(gains)),
             "top1": float(np.mean([r == 1.0 for r in rr])),
             "per_query": [{"query": q.text, "ranked": d[:5], "reciprocal_rank": r,
-                           f"ndcg@{K}": g} for q, d, r, g in zip(queries, ranked, rr, gains)]}
+                           f"ndcg@{K}": g} for q, d, r, g in rows]}
 
 
 def ann_recall(index, queries: np.ndarray, exact_ids: np.ndarray) -> dict:

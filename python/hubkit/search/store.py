@@ -316,7 +316,7 @@ class Store:
     def hits(self, rows: Sequence[int], scores: Sequence[float]) -> list[Hit]:
         """The chunks stored at vector `rows`, as Hits with the given scores."""
         out = []
-        for row, score in zip(rows, scores):
+        for row, score in zip(rows, scores, strict=True):
             found = self.db.execute(
                 "SELECT d.path, c.text, c.start_line, c.end_line, c.kind, c.page FROM chunks c "
                 "JOIN documents d ON d.id = c.doc_id WHERE c.row = ?", (int(row),)).fetchone()
@@ -340,7 +340,8 @@ class Store:
         keys = torch.from_numpy(np.ascontiguousarray(self.vectors()[live]))  # (N, D)
         scores, idx = topk_similarity(torch.from_numpy(queries), keys, min(k, len(live)),
                                       metric=self.metric)
-        return [self.hits(live[i.numpy()], s.tolist()) for s, i in zip(scores, idx)]
+        return [self.hits(live[i.numpy()], s.tolist())
+                for s, i in zip(scores, idx, strict=True)]
 
     # ------------------------------------------------------------------ lifetime
 
