@@ -164,3 +164,13 @@ def test_ivf_must_be_trained_before_add(data):
         index.add(data[:2], [1, 2])
     with pytest.raises(ValueError, match="vectors: training 4 lists needs at least 4"):
         index.train(data[:3])
+
+
+@pytest.mark.parametrize("name", ["reference", "ops", "kmeans", "ivf", "hnsw", "index"])
+def test_docstring_examples_pass(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"hubkit.search.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
