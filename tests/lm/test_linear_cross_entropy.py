@@ -24,6 +24,20 @@ SHAPES = [((1,), 1, 1), ((37,), 16, 101), ((3, 7), 5, 33), ((53,), 9, 129)]
 IGNORE = -100
 
 
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch):
+    """Liger's chunk rule alone, so these small shapes span several chunks with a tail."""
+    monkeypatch.setattr(ce, "MIN_CHUNK_ELEMENTS", 1)
+
+
+def test_chunks_hold_about_as_many_logits_as_h_has_elements_or_the_floor(monkeypatch):
+    assert ce.chunk_rows(8192, 50257, 768) == 128  # ceil(8192 / ceil(50257 / 768)) -> 2**7
+    assert ce.chunk_rows(37, 101, 16) == 8
+    monkeypatch.setattr(ce, "MIN_CHUNK_ELEMENTS", 1 << 22)
+    assert ce.chunk_rows(1024, 8192, 256) == 512  # 4 Mi logits / 8192 words
+    assert ce.chunk_rows(8192, 50257, 768) == 128
+
+
 def _params(fast=lambda backend, device, dtype: True):
     """One pytest.param per (backend, device, dtype); those `fast` rejects are marked slow."""
     out = []

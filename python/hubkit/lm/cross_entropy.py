@@ -78,14 +78,21 @@ def reduce_loss(loss: torch.Tensor, valid: torch.Tensor, reduction: str) -> torc
     return loss.sum() / valid.sum()
 
 
+# Smallest chunk worth its per-chunk overhead, in logits: 4 Mi elements (16 MiB in float32).
+MIN_CHUNK_ELEMENTS = 1 << 22
+
+
 def chunk_rows(n: int, v: int, d: int) -> int:
     """Rows per chunk: a power of two whose (rows, V) logits are about as large as h (N, D).
 
     Liger-Kernel's rule: the chunk then costs no more memory than the input
-    itself, yet stays tall enough for the matmuls to run at full speed.
+    itself, yet stays tall enough for the matmuls to run at full speed. Below
+    MIN_CHUNK_ELEMENTS, chunks grow to it: with 32-row chunks (N=1024, V=8192,
+    D=256) the CPU fwd+bwd took 12.5 s against 1.9 s with 512-row ones (2 shared cores).
     """
     per_chunk = math.ceil(n / max(1, math.ceil(v / max(d, 1))))
-    return max(1, 1 << (max(per_chunk, 1) - 1).bit_length())
+    per_chunk = max(per_chunk, MIN_CHUNK_ELEMENTS // max(v, 1), 1)
+    return 1 << (per_chunk - 1).bit_length()
 
 
 def row_weights(targets: torch.Tensor, ignore_index: int, reduction: str,
@@ -128,9 +135,12 @@ def cross_entropy_rows_reference(logits: torch.Tensor, targets: torch.Tensor,
     lse = torch.logsumexp(z, dim=1)  # (R,)
     loss = torch.where(valid, lse - z.gather(1, safe)[:, 0], 0.0)
     if grad_scale is not None:
-        dz = torch.exp(z - lse[:, None])  # softmax, from the row's log-sum-exp
+        # In place, as the kernel does: z is the logits themselves (or their float32 copy).
+        dz = z.sub_(lse[:, None]).exp_()  # softmax, from the row's log-sum-exp
         dz.scatter_add_(1, safe, torch.full_like(dz[:, :1], -1.0))  # - onehot(t)
-        logits.copy_(dz * grad_scale[:, None].to(dz.dtype))
+        dz.mul_(grad_scale[:, None].to(dz.dtype))
+        if dz.data_ptr() != logits.data_ptr():
+            logits.copy_(dz)
     return loss
 
 
