@@ -108,7 +108,7 @@ def spearman(a, b) -> float:
     """Spearman's rank correlation: Pearson's correlation of the ranks.
 
     Example:
-        >>> spearman([1, 2, 3, 4], [10, 20, 40, 30])
+        >>> round(spearman([1, 2, 3, 4], [10, 20, 40, 30]), 6)
         0.8
     """
     ra, rb = ranks(a), ranks(b)
