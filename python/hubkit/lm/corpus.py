@@ -23,6 +23,8 @@ from hubkit.tokenizers import BPETokenizer
 
 EOT = "<|endoftext|>"
 """Special token between documents (as GPT-2's)."""
+MASK = "<|mask|>"
+"""Special token that hides a token from a masked language model (BERT's [MASK])."""
 
 
 @dataclass
@@ -53,19 +55,20 @@ def encode_stream(tok: BPETokenizer, texts: list[str]) -> torch.Tensor:
     return torch.from_numpy(np.concatenate(ids))
 
 
-def _build(docs, vocab_size: int, tokenizer_chars: int, state: dict | None) -> TokenData:
+def _build(docs, vocab_size: int, tokenizer_chars: int, state: dict | None,
+           specials: tuple[str, ...]) -> TokenData:
     train_texts, val_texts = split_documents(docs)
     if state is not None:
         tok = tokenizer_from_state(state)
     else:
         sample = "\n\n".join(train_texts)[:tokenizer_chars]
-        tok = BPETokenizer().train(sample, vocab_size, [EOT])
+        tok = BPETokenizer().train(sample, vocab_size, [EOT, *specials])
     return TokenData(tok, encode_stream(tok, train_texts), encode_stream(tok, val_texts))
 
 
 def prepare_tokens(docs: list[tuple[str, str]] | None, vocab_size: int, tokenizer_chars: int,
                    world: dist_utils.World | None = None,
-                   state: dict | None = None) -> TokenData:
+                   state: dict | None = None, specials: tuple[str, ...] = ()) -> TokenData:
     """Train (or, from `state`, rebuild) the tokenizer and encode train/validation.
 
     Args:
@@ -74,11 +77,12 @@ def prepare_tokens(docs: list[tuple[str, str]] | None, vocab_size: int, tokenize
         tokenizer_chars: characters of training text the merges are learned from.
         world: the process group (None: one process).
         state: a saved tokenizer's state_dict, to reuse instead of training.
+        specials: special tokens besides EOT (e.g. MASK for a masked LM).
     """
     world = world or dist_utils.World()
     payload = [None]
     if world.main:
-        data = _build(docs, vocab_size, tokenizer_chars, state)
+        data = _build(docs, vocab_size, tokenizer_chars, state, specials)
         payload = [(data.tokenizer.state_dict(), data.train, data.val)]
     tok_state, train, val = dist_utils.broadcast(payload, world)[0]
     return TokenData(tokenizer_from_state(tok_state), train, val)
