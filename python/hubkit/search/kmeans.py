@@ -29,12 +29,17 @@ def _augment_centroids(centroids: torch.Tensor) -> torch.Tensor:
 def nearest_centroids(x: torch.Tensor, centroids: torch.Tensor, n: int = 1) -> torch.Tensor:
     """The n nearest centroids (L2) of each row of x, nearest first: (N, n) int64.
 
+    Equal distances list the lower centroid index first. float32 runs on the
+    default backend of `topk_similarity`; other dtypes on its reference backend.
+
     Example:
         >>> c = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
         >>> nearest_centroids(torch.tensor([[9.0, 1.0], [1.0, 1.0]]), c)[:, 0]
         tensor([1, 0])
     """
-    return topk_similarity(_augment_points(x), _augment_centroids(centroids), n)[1]
+    backend = None if x.dtype == torch.float32 else "reference"
+    return topk_similarity(_augment_points(x), _augment_centroids(centroids), n,
+                           backend=backend)[1]
 
 
 def _init(x: torch.Tensor, c: int, gen: torch.Generator) -> torch.Tensor:
