@@ -1,5 +1,8 @@
 """Imitation learning and inverse RL: learning from what an expert did.
 
-Modules: `maxent_irl` (maximum-entropy inverse RL on a gridworld, with the
-recovered reward drawn as a heatmap).
+Modules: `demos` (collect expert episodes on hubkit's vector envs, Minari's
+dataset format, normalization and frame stacking), `bc` (behavioral cloning
+and DAgger on Reacher, with the distribution-shift studies), `maxent_irl`
+(maximum-entropy inverse RL on a gridworld, with the recovered reward drawn as
+a heatmap).
 """

@@ -1,0 +1,372 @@
+"""Behavioral cloning and DAgger: supervised learning of a policy from expert actions.
+
+Behavioral cloning (BC) fits a policy to the expert's (observation, action)
+pairs with a regression loss, nothing more. Its catch is distribution shift
+(Ross & Bagnell, 2010): the learner is trained on states the expert visits,
+but at test time it visits states produced by its own small mistakes, where it
+was never trained, and those mistakes compound over the horizon: a per-step
+error epsilon can cost O(epsilon T^2) return instead of O(epsilon T).
+
+DAgger (Ross, Gordon & Bagnell, 2011, https://arxiv.org/abs/1011.0686) fixes
+the training distribution instead of the loss: run the current learner, ask the
+expert what it would have done in the states the learner actually reached, add
+those labelled states to the data set (aggregate, never replace), retrain.
+The expert is the labeler here (`expert_policy`: the reach controller of
+hubkit.envs.controllers with a gain that trades precision for smaller torques,
+so it also scores well on Reacher's reward, which charges for torque), so
+labels cost nothing; with a human expert they are the expensive part.
+
+`python -m hubkit.imitation.bc --out DIR` runs both studies on hubkit/Reacher-v5
+and writes their plots and figures: BC's return against the number of
+demonstrations, the error compounding over the horizon, and DAgger against BC
+at the same number of expert labels.
+
+Shapes: N envs, M samples, O observation size, A action size, T steps.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from hubkit.imitation.demos import Normalizer, Policy, rollout, transitions
+
+
+def expert_policy(obs: np.ndarray) -> np.ndarray:
+    """The Reacher expert: Jacobian-transpose reaching with kp = 50 (return about -5.5
+    where kp = 150 reaches closer but pays three times more in torque)."""
+    from hubkit.envs.controllers import reach_policy
+
+    return reach_policy(obs, kp=50.0)
+
+
+class MLPPolicy(nn.Module):
+    """A deterministic policy: normalized observation -> MLP -> action in [-1, 1].
+
+    The normalizer's statistics are buffers, so they travel with the state_dict.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
+                 normalizer: Normalizer | None = None) -> None:
+        super().__init__()
+        norm = normalizer or Normalizer(np.zeros(obs_dim), np.ones(obs_dim))
+        self.register_buffer("obs_mean", torch.as_tensor(norm.mean, dtype=torch.float32))
+        self.register_buffer("obs_std", torch.as_tensor(norm.std, dtype=torch.float32))
+        layers: list[nn.Module] = []
+        width = obs_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.Tanh()]
+            width = h
+        layers.append(nn.Linear(width, act_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """(M, O) -> (M, A), unclipped (the loss sees the raw output)."""
+        return self.net((obs - self.obs_mean) / self.obs_std)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The policy as the envs call it: (N, O) array -> (N, A) actions clipped to [-1, 1]."""
+        with torch.no_grad():
+            out = self(torch.as_tensor(obs, dtype=torch.float32))
+        return out.clamp(-1.0, 1.0).numpy().astype(np.float64)
+
+
+def bc_loss(policy: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the policy's actions and the expert's, (scalar)."""
+    return ((policy(obs) - actions) ** 2).sum(dim=1).mean()
+
+
+@dataclass
+class BCConfig:
+    """Supervised training of an MLPPolicy (Adam, minibatches, a fixed number of epochs)."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    steps: int = 1500  # gradient steps, whatever the data size
+    batch_size: int = 256
+    lr: float = 3e-3
+    seed: int = 0
+
+
+@contextmanager
+def _one_thread():
+    """Run torch on one thread inside the block, then restore the setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def fit_policy(obs: np.ndarray, actions: np.ndarray, cfg: BCConfig) -> MLPPolicy:
+    """Train a fresh MLPPolicy on (M, O) observations and (M, A) expert actions."""
+    # subtle: a 64-wide MLP on batches of 256 is too small to split across threads; two
+    # OpenMP threads only add synchronization (and on a busy machine, 20x slower spinning).
+    with _one_thread():
+        return _fit(obs, actions, cfg)
+
+
+def _fit(obs: np.ndarray, actions: np.ndarray, cfg: BCConfig) -> MLPPolicy:
+    torch.manual_seed(cfg.seed)
+    policy = MLPPolicy(obs.shape[1], actions.shape[1], cfg.hidden, Normalizer.fit(obs))
+    x = torch.as_tensor(obs, dtype=torch.float32)
+    y = torch.as_tensor(actions, dtype=torch.float32)
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for _ in range(cfg.steps):
+        idx = torch.randint(len(x), (min(cfg.batch_size, len(x)),), generator=gen)
+        loss = bc_loss(policy, x[idx], y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return policy
+
+
+def mean_return(env, policy: Policy, episodes: int, seed: int) -> float:
+    """Average undiscounted return of `policy` over `episodes` episodes of a vector env."""
+    return float(np.mean([ep.total_reward for ep in rollout(env, policy, episodes, seed)]))
+
+
+def deviation_over_time(env, expert: Policy, learner: Policy, seed: int, steps: int) -> np.ndarray:
+    """Mean distance (T,) between the learner's and the expert's observations at each step,
+    both started from the same reset states (same seed): how errors compound."""
+    def trajectory(policy: Policy) -> np.ndarray:
+        obs, _ = env.reset(seed=seed)
+        seen = []
+        for _ in range(steps):
+            obs, *_ = env.step(policy(obs))
+            seen.append(obs.copy())
+        return np.stack(seen)  # (T, N, O)
+
+    return np.linalg.norm(trajectory(learner) - trajectory(expert), axis=2).mean(axis=1)
+
+
+@dataclass
+class DAggerConfig:
+    """DAgger: start from BC on `initial_episodes`, then `iterations` rounds of
+    `episodes_per_iteration` learner rollouts labelled by the expert."""
+
+    initial_episodes: int = 2
+    iterations: int = 8
+    episodes_per_iteration: int = 2
+    bc: BCConfig = field(default_factory=BCConfig)
+
+
+def dagger(env, expert: Policy, cfg: DAggerConfig, seed: int = 0,
+           on_iteration=None) -> tuple[MLPPolicy, list[int]]:
+    """Run DAgger; returns the final policy and the data-set size after each iteration.
+
+    Iteration i rolls out the current learner, relabels every state it visited
+    with `expert`, appends the pairs to the data set and retrains from scratch.
+    `on_iteration(i, policy, size)`, if given, is called after BC (i = 0) and
+    after every iteration.
+    """
+    obs, actions = transitions(rollout(env, expert, cfg.initial_episodes, seed))
+    policy = fit_policy(obs, actions, cfg.bc)
+    sizes = [len(obs)]
+    if on_iteration is not None:
+        on_iteration(0, policy, len(obs))
+    for i in range(1, cfg.iterations + 1):
+        new = rollout(env, policy.act, cfg.episodes_per_iteration, seed + 1000 + i,
+                      labeler=expert)
+        obs, actions = dagger_aggregate(obs, actions, *transitions(new))
+        policy = fit_policy(obs, actions, cfg.bc)
+        sizes.append(len(obs))
+        if on_iteration is not None:
+            on_iteration(i, policy, len(obs))
+    return policy, sizes
+
+
+def dagger_aggregate(obs: np.ndarray, actions: np.ndarray, new_obs: np.ndarray,
+                     new_actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D <- D U D_new: the old data stay, the learner's relabelled states are added."""
+    return np.concatenate([obs, new_obs]), np.concatenate([actions, new_actions])
+
+
+# ------------------------------------------------------------------ the studies
+
+@dataclass
+class StudyConfig:
+    """The Reacher studies: BC against demonstrations, and DAgger against BC."""
+
+    demo_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    eval_episodes: int = 64
+    seeds: int = 3
+    num_envs: int = 16
+    bc: BCConfig = field(default_factory=BCConfig)
+    dagger: DAggerConfig = field(default_factory=DAggerConfig)
+
+
+def _env(num_envs: int, seed: int):
+    from hubkit.envs.vector import MujocoVectorEnv
+
+    return MujocoVectorEnv("Reacher", num_envs=num_envs, seed=seed)
+
+
+def bc_vs_demos(cfg: StudyConfig, progress=None) -> dict[int, list[float]]:
+    """BC's evaluation return for each number of expert episodes, one value per seed."""
+    out: dict[int, list[float]] = {}
+    for n in cfg.demo_counts:
+        out[n] = []
+        for seed in range(cfg.seeds):
+            env = _env(cfg.num_envs, seed)
+            demos = rollout(env, expert_policy, n, seed)
+            policy = fit_policy(*transitions(demos), replace(cfg.bc, seed=seed))
+            out[n].append(mean_return(env, policy.act, cfg.eval_episodes, 10_000 + seed))
+            if progress is not None:
+                progress.update(demos=n, bc_return=out[n][-1])
+    return out
+
+
+def dagger_vs_bc(cfg: StudyConfig, progress=None) -> dict[str, list[list[float]]]:
+    """Return against expert labels for DAgger's iterations and for BC with as many labels.
+
+    Both curves are indexed by the same label budgets (DAgger's data-set sizes);
+    BC gets that many expert-episode labels instead (Reacher episodes have
+    a fixed length, so sizes convert to whole episodes).
+    """
+    curves: dict[str, list[list[float]]] = {"labels": [], "dagger": [], "bc": []}
+    for seed in range(cfg.seeds):
+        for key, values in zip(curves, _dagger_curve(cfg, seed, progress), strict=True):
+            curves[key].append(values)
+    return curves
+
+
+def _dagger_curve(cfg: StudyConfig, seed: int, progress) -> tuple[list, list, list]:
+    """One seed of `dagger_vs_bc`: label counts, DAgger returns, BC returns."""
+    d = replace(cfg.dagger, bc=replace(cfg.dagger.bc, seed=seed))
+    env = _env(cfg.num_envs, seed)
+    labels: list[int] = []
+    dag: list[float] = []
+    bc: list[float] = []
+
+    def evaluate(i: int, policy: MLPPolicy, size: int) -> None:
+        labels.append(size)
+        dag.append(mean_return(env, policy.act, cfg.eval_episodes, 20_000 + seed))
+        episodes = d.initial_episodes + i * d.episodes_per_iteration
+        clone = fit_policy(*transitions(rollout(env, expert_policy, episodes, seed)),
+                           replace(cfg.bc, seed=seed))
+        bc.append(mean_return(env, clone.act, cfg.eval_episodes, 20_000 + seed))
+        if progress is not None:
+            progress.update(labels=size, dagger=dag[-1], bc=bc[-1])
+
+    dagger(env, expert_policy, d, seed, on_iteration=evaluate)
+    return labels, dag, bc
+
+
+def _plot(path, draw) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    draw(ax)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _band(ax, x, runs: np.ndarray, label: str) -> None:
+    mean, std = runs.mean(axis=0), runs.std(axis=0)
+    ax.plot(x, mean, marker="o", label=label)
+    ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+
+
+def build_parser():
+    from hubkit import runlog
+
+    p = runlog.parser("python -m hubkit.imitation.bc", __doc__, "imitation")
+    p.add_argument("--seeds", type=int, default=StudyConfig.seeds)
+    p.add_argument("--demos", default="1,2,4,8,16,32",
+                   help="comma-separated numbers of expert episodes for the BC study")
+    p.add_argument("--dagger-iterations", type=int, default=DAggerConfig.iterations)
+    p.add_argument("--eval-episodes", type=int, default=StudyConfig.eval_episodes)
+    p.add_argument("--bc-steps", type=int, default=BCConfig.steps,
+                   help="gradient steps per policy fit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the BC and DAgger studies on Reacher and write their plots and numbers."""
+    from hubkit import runlog
+
+    args = build_parser().parse_args(argv)
+    bc = BCConfig(steps=args.bc_steps)
+    cfg = StudyConfig(demo_counts=tuple(int(n) for n in args.demos.split(",")),
+                      eval_episodes=args.eval_episodes, seeds=args.seeds, bc=bc,
+                      dagger=DAggerConfig(iterations=args.dagger_iterations, bc=bc))
+    outputs = runlog.Outputs(args.out, args._run_name)
+    total = len(cfg.demo_counts) * cfg.seeds + (cfg.dagger.iterations + 1) * cfg.seeds
+    with runlog.tracker(args, outputs) as track, \
+            runlog.Progress(total, "policy trained", enabled=not args.quiet, tracker=track) as bar:
+        env = _env(cfg.num_envs, 0)
+        expert = mean_return(env, expert_policy, cfg.eval_episodes, 10_000)
+        rng = np.random.default_rng(0)
+        random = mean_return(env, lambda o: rng.uniform(-1, 1, (len(o), 2)), cfg.eval_episodes,
+                             10_000)
+        by_demos = bc_vs_demos(cfg, bar)
+        curves = dagger_vs_bc(cfg, bar)
+        few = fit_policy(*transitions(rollout(env, expert_policy, cfg.demo_counts[0], 0)),
+                         cfg.bc)
+        many = fit_policy(*transitions(rollout(env, expert_policy, cfg.demo_counts[-1], 0)),
+                          cfg.bc)
+        drift = {n: deviation_over_time(env, expert_policy, p.act, 30_000, 50)
+                 for n, p in ((cfg.demo_counts[0], few), (cfg.demo_counts[-1], many))}
+    write_results(outputs, cfg, expert, random, by_demos, curves, drift)
+    outputs.report()
+
+
+def write_results(outputs, cfg: StudyConfig, expert: float, random: float,
+                  by_demos: dict[int, list[float]], curves: dict, drift: dict) -> None:
+    """The three PNGs and results.json."""
+    counts = list(by_demos)
+
+    def demos_plot(ax):
+        _band(ax, counts, np.array([by_demos[n] for n in counts]).T, "behavioral cloning")
+        ax.axhline(expert, color="k", ls="--", label=f"expert {expert:.1f}")
+        ax.axhline(random, color="r", ls=":", label=f"random {random:.1f}")
+        ax.set_xscale("log", base=2)
+        ax.set(xlabel="expert episodes (50 steps each)", ylabel="return",
+               title="Reacher: BC return vs demonstrations")
+
+    def drift_plot(ax):
+        for n, dev in drift.items():
+            ax.plot(np.arange(1, len(dev) + 1), dev, label=f"BC from {n} episode(s)")
+        ax.set(xlabel="step", ylabel="|obs_learner - obs_expert|",
+               title="Errors compound: distance from the expert's path")
+
+    labels = np.array(curves["labels"][0])
+
+    def dagger_plot(ax):
+        _band(ax, labels, np.array(curves["dagger"]), "DAgger")
+        _band(ax, labels, np.array(curves["bc"]), "BC, same number of expert labels")
+        ax.axhline(expert, color="k", ls="--", label="expert")
+        ax.set(xlabel="expert-labelled samples", ylabel="return", title="DAgger vs BC on Reacher")
+
+    for name, draw in (("bc-vs-demos.png", demos_plot), ("compounding-error.png", drift_plot),
+                       ("dagger-vs-bc.png", dagger_plot)):
+        _plot(outputs.path(name), draw)
+    results = {"config": asdict(cfg), "expert_return": expert, "random_return": random,
+               "bc_return_by_demos": {str(n): v for n, v in by_demos.items()},
+               "dagger": curves, "deviation": {str(n): d.tolist() for n, d in drift.items()}}
+    outputs.path("results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"expert {expert:.2f}, random {random:.2f}")
+    for n, v in by_demos.items():
+        print(f"BC from {n:>3} episode(s): return {np.mean(v):7.2f} +- {np.std(v):.2f}")
+    dag, bc = np.mean(curves["dagger"], axis=0), np.mean(curves["bc"], axis=0)
+    for size, a, b in zip(labels, dag, bc, strict=True):
+        print(f"{size:>5} labels: DAgger {a:7.2f}   BC {b:7.2f}")
+
+
+if __name__ == "__main__":
+    from hubkit import runlog
+
+    runlog.run_main(main)
