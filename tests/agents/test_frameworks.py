@@ -1,4 +1,4 @@
-"""LangChain and LlamaIndex: tool adapters, a LangChain chat model as a hubkit model, one RAG agent."""
+"""LangChain and LlamaIndex: tool adapters, a LangChain chat model in hubkit, one RAG agent."""
 
 from __future__ import annotations
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from hubkit.agents.memory import (ConversationBuffer, Episode, EpisodicMemory, VectorMemory,
-                                  model_summarizer)
+from hubkit.agents.memory import (
+    ConversationBuffer,
+    Episode,
+    EpisodicMemory,
+    VectorMemory,
+    model_summarizer,
+)
 from hubkit.agents.models import ScriptedModel, ToolCall
 from hubkit.agents.multi import assignments, critic_loop, manager_workers
 from hubkit.agents.plan import plan_and_execute

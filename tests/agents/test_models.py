@@ -1,4 +1,4 @@
-"""The chat protocol: tool calls as text, streaming, the scripted model, the local transformers model."""
+"""The chat protocol: tool calls as text, streaming, the scripted and the local HF model."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ import doctest
 import pytest
 
 from hubkit.agents import models
-from hubkit.agents.models import (Reply, ScriptedModel, ScriptExhausted, ToolCall,
-                                  format_tool_calls, parse_tool_calls, visible_stream)
+from hubkit.agents.models import (
+    Reply,
+    ScriptedModel,
+    ScriptExhausted,
+    ToolCall,
+    format_tool_calls,
+    parse_tool_calls,
+    visible_stream,
+)
 
 
 def test_module_doctests_pass():

@@ -6,8 +6,7 @@ import pytest
 
 from hubkit.agents import rag
 from hubkit.agents.models import ScriptedModel
-from hubkit.agents.retrieval import (Chunk, Hit, TfidfIndex, chunk_text, load_folder,
-                                     recall_at_k)
+from hubkit.agents.retrieval import Chunk, Hit, TfidfIndex, chunk_text, load_folder, recall_at_k
 
 
 def test_tfidf_prefers_rare_words_over_common_ones():

@@ -52,7 +52,8 @@ def test_invalid_arguments_go_back_to_the_model_without_a_call():
     model = ScriptedModel([ToolCall("add", {"a": "1", "b": 2}), ToolCall("add", {"a": 1, "b": 2}),
                            "3"])
     Agent(model, [Tool.from_function(add)]).run("1+2")
-    assert "invalid arguments" in model.calls[1][-1]["content"] and "`a`" in model.calls[1][-1]["content"]
+    fed_back = model.calls[1][-1]["content"]
+    assert "invalid arguments" in fed_back and "`a`" in fed_back
     assert calls == [(1, 2)]
 
 

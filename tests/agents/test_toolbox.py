@@ -44,7 +44,8 @@ def test_file_tools_read_inside_the_root_only(tmp_path):
 
 def test_file_tools_cut_long_files(tmp_path):
     (tmp_path / "big.txt").write_text("x" * 500)
-    assert FileTools(tmp_path, max_chars=100).read_file("big.txt").endswith("cut at 100 characters]")
+    text = FileTools(tmp_path, max_chars=100).read_file("big.txt")
+    assert text.endswith("cut at 100 characters]")
 
 
 def test_search_tool_returns_ids_to_cite():

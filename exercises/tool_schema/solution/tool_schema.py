@@ -18,7 +18,8 @@ def json_type(hint) -> dict:
     """int/float/str/bool -> {"type": ...}; list[X] -> {"type": "array", "items": json_type(X)};
     Literal["a", "b"] -> {"type": "string", "enum": ["a", "b"]}."""
     # BEGIN SOLUTION
-    # starter> # Step 1: typing.get_origin(hint) and typing.get_args(hint) tell list[X] and Literal apart.
+    # starter> # Step 1: typing.get_origin(hint) and typing.get_args(hint) tell list[X]
+    # starter> # and Literal apart.
     # starter> raise NotImplementedError("not implemented yet")
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Literal:

@@ -1,4 +1,4 @@
-"""Agents (outline Part 8): models behind one protocol, a ReAct core, tools, memory, RAG, evaluation.
+"""Agents (outline Part 8): one model protocol, a ReAct core, tools, memory, RAG, evaluation.
 
 Modules, in reading order:
 

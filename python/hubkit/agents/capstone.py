@@ -1,8 +1,8 @@
 """Capstone (8.3): a research assistant over a folder of PDFs, and a code assistant.
 
-    python -m hubkit.agents.capstone --demo --out runs/capstone        # sample papers + question set
+    python -m hubkit.agents.capstone --demo --out runs/capstone     # sample papers, question set
     python -m hubkit.agents.capstone --papers my-papers/ --question "Which dataset did X use?"
-    python -m hubkit.agents.capstone --demo --model serve:MODEL_DIR    # a local model via hubkit serve
+    python -m hubkit.agents.capstone --demo --model serve:MODEL_DIR # a local model, hubkit serve
 
 The research assistant (design and evaluation: hubkit/agents/data/capstone.md)
 reads every PDF (pypdf), Markdown and text file under a folder,
@@ -86,7 +86,8 @@ def sample_papers(folder: str | Path, seed: int = 0, n: int = 3) -> list[dict]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     questions = []
-    for i, (method, data) in enumerate(zip(rng.sample(METHODS, n), rng.sample(DATASETS, n))):
+    for i, (method, data) in enumerate(zip(rng.sample(METHODS, n), rng.sample(DATASETS, n),
+                                                     strict=True)):
         acc, epochs = round(rng.uniform(60, 99), 1), rng.randint(3, 90)
         name = f"paper{i + 1}.pdf"
         write_pdf(folder / name, [

@@ -45,7 +45,15 @@ from pathlib import Path
 
 from hubkit import runlog
 from hubkit.agents import rag
-from hubkit.agents.retrieval import Chunk, Hit, chunk_text, load_folder, make_index, recall_at_k, words
+from hubkit.agents.retrieval import (
+    Chunk,
+    Hit,
+    chunk_text,
+    load_folder,
+    make_index,
+    recall_at_k,
+    words,
+)
 
 DOCS = Path(__file__).parent / "data" / "docs"
 SUITES = ("tool_use", "rag", "multi_step")
@@ -106,7 +114,8 @@ def multi_step_tasks(rng: random.Random, files: Path, n: int) -> list[Task]:
 
 def fact_cards(rng: random.Random, n: int) -> tuple[str, list[dict]]:
     """A document of `n` service fact cards (one paragraph each) and the facts drawn."""
-    facts = [{"name": name.capitalize(), "port": rng.randint(1024, 65000), "team": rng.choice(TEAMS)}
+    facts = [{"name": name.capitalize(), "port": rng.randint(1024, 65000),
+              "team": rng.choice(TEAMS)}
              for name in rng.sample(CODENAMES, n)]
     text = "\n\n".join(f"The {f['name']} service listens on port {f['port']} and is maintained "
                        f"by the {f['team']} team." for f in facts)

@@ -1,4 +1,4 @@
-"""hubkit agents in LangChain and LlamaIndex: tool adapters, a chat-model adapter, one RAG agent in both.
+"""LangChain and LlamaIndex: tool adapters, a chat-model adapter, one RAG agent in both.
 
 Optional extras (`pip install 'hubkit-learn[frameworks]'`), imported only here,
 inside the functions that need them.

@@ -175,8 +175,9 @@ def write_tiny_gpt2(folder: str | Path, seed: int = 0, n_embd: int = 32,
     For tests and demos: it produces nonsense, fast. Returns `folder`.
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -240,7 +240,7 @@ class ScriptedModel:
 
 
 class FunctionModel(ScriptedModel):
-    """A model whose every reply comes from `policy(messages, tools) -> step`: a hand-written policy.
+    """A model whose replies come from `policy(messages, tools) -> step`: a hand-written policy.
 
     Not a language model either: it measures the harness, tools and prompts
     around it, never a model's ability.
@@ -259,7 +259,7 @@ class FunctionModel(ScriptedModel):
 # ------------------------------------------------------------------ OpenAI-compatible client
 
 class OpenAIChatModel:
-    """Any OpenAI-compatible chat-completions server (vLLM, llama.cpp, Ollama, hosted, hubkit serve).
+    """Any OpenAI-compatible chat server (vLLM, llama.cpp, Ollama, hosted APIs, hubkit serve).
 
     Args:
         model: the model name the server knows.

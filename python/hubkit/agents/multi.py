@@ -52,7 +52,8 @@ class Blackboard:
                 and (kind is None or p.kind == kind)]
 
     def text(self, kind: str | None = None) -> str:
-        return "\n".join(f"{p.author} -> {p.to} [{p.kind}]: {p.content}" for p in self.read(kind=kind))
+        return "\n".join(f"{p.author} -> {p.to} [{p.kind}]: {p.content}"
+                         for p in self.read(kind=kind))
 
 
 @dataclass

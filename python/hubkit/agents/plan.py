@@ -62,7 +62,7 @@ def _ask_plan(planner, task: str, done: list[StepResult], failure: str | None) -
 
 
 def plan_and_execute(planner, executor, task: str, max_replans: int = 2) -> PlanResult:
-    """Plan with `planner` (a chat model), run each step with `executor` (an Agent), replan on failure."""
+    """Plan with `planner` (a chat model), run steps with `executor` (an Agent), replan on fail."""
     result = PlanResult(None)
     plan, failure = _ask_plan(planner, task, [], None), None
     result.plans.append(plan)

@@ -161,7 +161,7 @@ class EmbeddingIndex:
             return []
         scores, ids = self._index.search(self._embedder.encode([query]).numpy(), k)  # (1, k)
         return [Hit(self.chunks[i].id, self.chunks[i].text, self.chunks[i].source, float(s))
-                for s, i in zip(scores[0].tolist(), ids[0].tolist()) if i >= 0]
+                for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True) if i >= 0]
 
 
 def make_index(kind: str = "tfidf"):
@@ -182,5 +182,5 @@ def recall_at_k(retrieved: list[list[str]], relevant: list[set[str]], k: int) ->
     """
     if len(retrieved) != len(relevant) or not relevant:
         raise ValueError("retrieved and relevant need one entry per query, at least one")
-    return sum(len(set(r[:k]) & rel) / len(rel) for r, rel in zip(retrieved, relevant)) \
-        / len(relevant)
+    hits = [len(set(r[:k]) & rel) / len(rel) for r, rel in zip(retrieved, relevant, strict=True)]
+    return sum(hits) / len(relevant)

@@ -1,4 +1,4 @@
-"""A Python sandbox for agents: a subprocess with time, memory and output limits, no network, a scratch folder.
+"""A Python sandbox for agents: a subprocess with limits (time, memory, output), no network.
 
 What is enforced, and by whom (Linux; `SandboxResult.enforced` reports what a run got):
 
@@ -9,12 +9,12 @@ What is enforced, and by whom (Linux; `SandboxResult.enforced` reports what a ru
 | memory | RLIMIT_AS (address space): a bigger allocation raises MemoryError | kernel |
 | output | stdout/stderr go to files capped by RLIMIT_FSIZE (writes past it fail) | kernel |
 | network | a new user + network namespace (no interface up) | kernel, when the kernel allows |
-| network, also | an audit hook refuses sockets other than AF_UNIX | Python-level |
+| network, also | an audit hook refuses sockets other than AF_UNIX | Python |
 | writes only in the scratch folder | Landlock | kernel, Linux 5.13+ |
-| reads only in scratch and Python's own install | the audit hook refuses other `open`s | Python-level |
-| no child processes | the audit hook refuses subprocess, os.system, exec, fork, ctypes | Python-level |
+| reads only in scratch and Python's install | the audit hook refuses other `open`s | Python |
+| no child processes | the audit hook refuses subprocess, system, exec, fork, ctypes | Python |
 
-Python-level means: native code (a C extension the sandboxed code can load)
+"Python" means Python-level: native code (a C extension the sandboxed code can load)
 could bypass it. The kernel-level limits hold regardless. The namespace and
 Landlock calls are hubkit.check.sandbox's, the ones the checker uses for
 learners' code (shared, not copied).
@@ -125,7 +125,9 @@ class PythonSandbox:
         return self._result(code_, timed_out, texts)
 
     def _spawn(self, stdout, stderr) -> tuple[int, bool]:
-        cmd = [sys.executable, "-I", "-X", "utf8", "-c", RUNNER, str(self.scratch)]
+        # subtle: -B, no bytecode cache: a module rewritten within the same second at the
+        # same size (fib(n - 3) -> fib(n - 2)) would otherwise load its stale .pyc.
+        cmd = [sys.executable, "-I", "-B", "-X", "utf8", "-c", RUNNER, str(self.scratch)]
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.scratch)}
         proc = subprocess.Popen(cmd, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
                                 stdout=stdout, stderr=stderr, preexec_fn=self._confine)

@@ -1,4 +1,4 @@
-"""Tools: a Python function plus the JSON Schema a model sees, built from its type hints and docstring.
+"""Tools: a Python function and the JSON Schema a model sees, built from type hints and docstring.
 
 `Tool.from_function(fn)` reads the signature (types, defaults) and a Google-style
 docstring (the first line describes the tool; `Args:` lines describe each
@@ -54,7 +54,7 @@ class ToolArgumentError(ValueError):
 
 
 def json_type(hint: Any) -> dict:
-    """The JSON Schema of one Python type hint (int, float, str, bool, list[X], dict, Literal, X | None).
+    """The JSON Schema of a type hint (int, float, str, bool, list[X], dict, Literal, X | None).
 
     Example:
         >>> json_type(list[int])
