@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from hubkit.check import exercises as exmod
+from hubkit import lessons
 from hubkit.check import workspace as wsmod
 
 # Exit statuses (documented in `hubkit check --help`).
@@ -176,6 +177,7 @@ def cmd_init(args) -> int:
             print("nothing written")
             return EXIT_USAGE
     created = wsmod.init_workspace(directory, exmod.all_exercises(), force=force)
+    created += lessons.copy_notebooks(directory)  # the eight notebooks, one per outline part
     print(f"workspace ready at {directory.resolve()} ({len(created)} files written)")
     print(f"next: cd {directory} && hubkit list && hubkit check bias_gelu_cpp")
     return EXIT_OK
