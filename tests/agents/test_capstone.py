@@ -38,6 +38,12 @@ def test_research_assistant_flags_an_answer_citing_unretrieved_passages(tmp_path
     assert out["faithfulness"]["claims"][0]["unknown"] == ["paper1.pdf#0"]
 
 
+def test_summary_cites_the_papers_opening(tmp_path):
+    capstone.sample_papers(tmp_path / "papers", seed=4)
+    out = capstone.ResearchAssistant(policy_model(), tmp_path / "papers").summarize("paper1.pdf")
+    assert "[paper1.pdf#0]" in out["summary"] and out["faithfulness"]["score"] == 1.0
+
+
 def test_read_paper_and_list_papers(tmp_path):
     capstone.sample_papers(tmp_path / "papers", seed=2)
     assistant = capstone.ResearchAssistant(ScriptedModel([]), tmp_path / "papers")

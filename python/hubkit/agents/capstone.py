@@ -113,14 +113,15 @@ class ResearchAssistant:
         folder: the papers (PDF, Markdown, text).
         k: passages per search.
         max_steps: model calls per question.
+        index: "tfidf" or "embedding" (MiniLM via hubkit.search; finds paraphrases).
     """
 
     def __init__(self, model, folder: str | Path, k: int = 3, max_steps: int = 6,
-                 trace=None) -> None:
+                 trace=None, index: str = "tfidf") -> None:
         self.model, self.k = model, k
         self.chunks = load_folder(folder, max_words=80)
         self.by_id = {c.id: c for c in self.chunks}
-        self.index = make_index()
+        self.index = make_index(index)
         self.index.add(self.chunks)
         tools = [search_tool(self.index, k), Tool.from_function(self.list_papers),
                  Tool.from_function(self.read_paper, untrusted=True)]
@@ -140,6 +141,16 @@ class ResearchAssistant:
         if not found:
             raise FileNotFoundError(f"no paper {name!r}; see list_papers")
         return "\n\n".join(f"[{c.id}] {c.text}" for c in found)
+
+    def summarize(self, name: str) -> dict:
+        """A cited summary of one paper from its opening passages, with its faithfulness."""
+        from hubkit.agents.rag import rag_prompt
+
+        hits = [Hit(c.id, c.text, c.source, 1.0) for c in self.chunks if c.source == name][:3]
+        if not hits:
+            raise FileNotFoundError(f"no paper {name!r}; see list_papers")
+        reply = self.model.chat(rag_prompt(f"Summarize {name}: its topic and its results.", hits))
+        return {"summary": reply.content, "faithfulness": faithfulness(reply.content, hits)}
 
     def ask(self, question: str) -> dict:
         """Answer with citations; faithfulness is checked against the passages retrieved."""
@@ -211,6 +222,8 @@ def _parser():
                    help="write sample papers under --out and evaluate the question set")
     p.add_argument("--seed", type=int, default=0, help="--demo: seed of the sample papers")
     p.add_argument("--k", type=int, default=3, help="passages per search")
+    p.add_argument("--index", choices=("tfidf", "embedding"), default="tfidf",
+                   help="retrieval: TF-IDF (default) or MiniLM embeddings (hubkit.search)")
     p.add_argument("--max-steps", type=int, default=6, help="model calls per question")
     add_model_arguments(p)
     return p
@@ -232,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         questions = sample_papers(folder, args.seed) if args.demo else \
             [{"question": q, "answer": "", "source": ""} for q in args.question]
         trace = Trace(outputs.path("trace.jsonl"))
-        assistant = ResearchAssistant(model, folder, args.k, args.max_steps, trace)
+        assistant = ResearchAssistant(model, folder, args.k, args.max_steps, trace, args.index)
         report = evaluate_questions(assistant, questions)
     for r in report["rows"]:
         print(f"Q: {r['question']}\nA: {r['got']}\n   faithfulness {r['faithfulness']:.2f}")
