@@ -20,6 +20,11 @@ On CPU the issue's shape is measured for memory only (3 matmul passes of 0.6
 TFLOP per variant take minutes on 2 shared cores); speed on CPU uses a smaller
 shape. CUDA cases skip without a GPU.
 
+Measured (results/linear_cross_entropy-cpu-2026-12-02.json; 2-core Xeon shared with
+other jobs, load average 15-17, recorded): float32 at the issue's shape, peak RSS fused
+1071 MiB vs unfused 5151 MiB (20.8%; above the pre-op baseline 368 vs 4595 MiB, 8.0%).
+Time at N=1024 V=8192 D=256: fused 1.78 s vs unfused 1.51 s (0.85x; busy machine).
+
 Run: `pytest benchmarks/bench_linear_cross_entropy.py --benchmark-columns=median,iqr`
 """
 
