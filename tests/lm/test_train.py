@@ -79,6 +79,22 @@ def test_a_killed_run_resumes_to_the_same_curve(corpus, tmp_path, monkeypatch):
         assert x["loss"] == pytest.approx(y["loss"], rel=1e-5)
 
 
+def test_fused_loss_runs_the_fused_op_and_follows_the_same_curve(corpus, tmp_path, monkeypatch):
+    from hubkit.lm import ops
+
+    calls, fused_op = [], ops.linear_cross_entropy
+    monkeypatch.setattr(ops, "linear_cross_entropy",
+                        lambda *a, **k: calls.append(a[0].shape) or fused_op(*a, **k))
+    plain, fused = tmp_path / "plain", tmp_path / "fused"
+    train.main(_tiny(corpus, plain))
+    assert not calls
+    train.main([*_tiny(corpus, fused), "--fused-loss"])
+    assert calls[0] == (4 * 16, 16)  # (B*T, C) hidden states, one call per step
+    assert len(calls) == 6
+    for x, y in zip(_history(plain), _history(fused), strict=True):
+        assert x["loss"] == pytest.approx(y["loss"], rel=1e-4)
+
+
 def test_resume_refuses_a_different_model(corpus, tmp_path):
     out = tmp_path / "run"
     train.main(_tiny(corpus, out))

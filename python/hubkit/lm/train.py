@@ -144,14 +144,14 @@ def evaluate(model: GPT, ids: torch.Tensor, block: int, batches: int, device) ->
 def _loss(model, x: torch.Tensor, y: torch.Tensor, fused: bool) -> torch.Tensor:
     if not fused:
         return model(x, y)[1]
-    import hubkit.ops
+    from hubkit.lm.ops import linear_cross_entropy
 
     inner = dist_utils.unwrap(model)
-    # subtle: DDP must see a forward call to sync gradients, so hidden() goes through the
-    # wrapper's forward only in the unfused path; fused runs are single-process.
+    # subtle: DDP syncs gradients only through its own forward(), and this path calls
+    # hidden() on the inner model, so main() allows --fused-loss on one process only.
     h = inner.hidden(x)  # (B, T, C)
-    return hubkit.ops.linear_cross_entropy(h.flatten(0, 1), inner.lm_head.weight, y.flatten(),
-                                           ignore_index=-1, reduction="mean")
+    return linear_cross_entropy(h.flatten(0, 1), inner.lm_head.weight, y.flatten(),
+                                ignore_index=-1, reduction="mean")
 
 
 def train_step(model, opt, x, y, cfg: TrainConfig, step: int) -> float:
