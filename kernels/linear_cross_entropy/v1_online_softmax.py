@@ -4,10 +4,12 @@ One program per row z (V,) of the chunk:
 
 1. Walk the vocabulary in BLOCK_V blocks keeping the running max m and the
    running sum s = sum_j exp(z_j - m) (online softmax: when a block raises the
-   max to m', s is rescaled by exp(m - m') first). Then lse = m + log(s), and the
-   row's loss is lse - z_t (0 where t == ignore_index).
+   max to m', s is rescaled by exp(m - m') first), and the plain sum of z. Then
+   lse = m + log(s), and the row's loss is lse - (1 - eps) z_t - eps mean(z)
+   (0 where t == ignore_index; eps is the label smoothing, usually 0).
 2. With a gradient scale w for the row, walk the blocks again and overwrite z
-   by w * (exp(z - lse) - onehot(t)), the loss's gradient with respect to z.
+   by w * (exp(z - lse) - (1 - eps) onehot(t) - eps / V), the loss's gradient
+   with respect to z.
 
 The row is read twice and written once; nothing as wide as the vocabulary is
 allocated. `hubkit.lm.cross_entropy.linear_cross_entropy_chunked` computes each
@@ -27,35 +29,38 @@ from hubkit.kernels.indexing import offsets
 
 
 @triton.jit
-def _row_lse(z_row, V, BLOCK_V: tl.constexpr):
-    """log(sum_j exp(z_j)) of one row, by an online softmax over BLOCK_V-wide blocks."""
+def _row_lse_and_sum(z_row, V, BLOCK_V: tl.constexpr):
+    """(log(sum_j exp(z_j)), sum_j z_j) of one row: an online softmax over BLOCK_V blocks."""
     m = tl.full((), float("-inf"), tl.float32)  # running max
     s = tl.zeros((), tl.float32)  # running sum of exp(z - m)
+    total = tl.zeros((), tl.float32)  # sum of z, for label smoothing's mean
     for v0 in range(0, V, BLOCK_V):
         cols = offsets(v0, BLOCK_V)
         z = tl.load(z_row + cols, mask=cols < V, other=float("-inf")).to(tl.float32)
         m_new = tl.maximum(m, tl.max(z, 0))
         s = s * tl.exp(m - m_new) + tl.sum(tl.exp(z - m_new), 0)
         m = m_new
-    return m + tl.log(s)
+        total += tl.sum(tl.where(cols < V, z, 0.0), 0)
+    return m + tl.log(s), total
 
 
 @triton.jit
-def _cross_entropy_rows_kernel(z_ptr, stride_z, t_ptr, w_ptr, loss_ptr, V, ignore_index,
+def _cross_entropy_rows_kernel(z_ptr, stride_z, t_ptr, w_ptr, loss_ptr, V, ignore_index, eps,
                                WRITE_GRAD: tl.constexpr, BLOCK_V: tl.constexpr):
     row = tl.program_id(0).to(tl.int64)
     z_row = z_ptr + row * stride_z
     t = tl.load(t_ptr + row)
     valid = t != ignore_index
-    lse = _row_lse(z_row, V, BLOCK_V)
+    lse, total = _row_lse_and_sum(z_row, V, BLOCK_V)
     z_t = tl.load(z_row + tl.where(valid, t, 0)).to(tl.float32)
-    tl.store(loss_ptr + row, tl.where(valid, lse - z_t, 0.0))
+    picked = (1.0 - eps) * z_t + eps * (total / V)
+    tl.store(loss_ptr + row, tl.where(valid, lse - picked, 0.0))
     if WRITE_GRAD:
         w = tl.load(w_ptr + row).to(tl.float32)  # 0 for an ignored row
         for v0 in range(0, V, BLOCK_V):
             cols = offsets(v0, BLOCK_V)
             z = tl.load(z_row + cols, mask=cols < V, other=0.0).to(tl.float32)
-            dz = tl.exp(z - lse) - tl.where(cols == t, 1.0, 0.0)
+            dz = tl.exp(z - lse) - eps / V - tl.where(cols == t, 1.0 - eps, 0.0)
             tl.store(z_row + cols, (dz * w).to(z_ptr.dtype.element_ty), mask=cols < V)
 
 
@@ -68,7 +73,7 @@ def _launch(logits: torch.Tensor) -> dict:
 
 
 def cross_entropy_rows(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int,
-                       grad_scale: torch.Tensor | None) -> torch.Tensor:
+                       label_smoothing: float, grad_scale: torch.Tensor | None) -> torch.Tensor:
     """Losses of a chunk of rows; with grad_scale, logits become grad_scale * dloss/dlogits.
 
     Args:
@@ -76,6 +81,7 @@ def cross_entropy_rows(logits: torch.Tensor, targets: torch.Tensor, ignore_index
             place by the gradient when grad_scale is given.
         targets: (R,) int64, each in [0, V) or ignore_index.
         ignore_index: rows with this target get loss 0.
+        label_smoothing: eps in [0, 1].
         grad_scale: (R,) each row's weight (0 for ignored rows), or None.
 
     Returns:
@@ -89,5 +95,6 @@ def cross_entropy_rows(logits: torch.Tensor, targets: torch.Tensor, ignore_index
     write = grad_scale is not None
     scale = grad_scale.to(torch.float32).contiguous() if write else loss  # unread if not write
     _cross_entropy_rows_kernel[(r,)](logits, logits.stride(0), targets.contiguous(), scale,
-                                     loss, v, ignore_index, WRITE_GRAD=write, **_launch(logits))
+                                     loss, v, ignore_index, float(label_smoothing),
+                                     WRITE_GRAD=write, **_launch(logits))
     return loss

@@ -78,13 +78,14 @@ def _inputs(lead, d, v, gen, *, dtype=torch.float32, device="cpu", bias=True, ig
     return cast(h), cast(w), cast(b), t.to(device)
 
 
-def _oracle(h, w, b, t, reduction, grad_out):
+def _oracle(h, w, b, t, reduction, grad_out, label_smoothing=0.0):
     """Loss and gradients of F.cross_entropy on float64 logits (torch as the outside oracle)."""
     leaves = [x.detach().double().cpu().requires_grad_() for x in (h, w, b) if x is not None]
     h64, w64, b64 = leaves[0], leaves[1], leaves[2] if b is not None else None
     z = h64 @ w64.T + (b64 if b64 is not None else 0)
     loss = F.cross_entropy(z.reshape(-1, z.shape[-1]), t.cpu().reshape(-1),
-                           ignore_index=IGNORE, reduction=reduction)
+                           ignore_index=IGNORE, reduction=reduction,
+                           label_smoothing=label_smoothing)
     loss = loss.reshape(t.shape) if reduction == "none" else loss
     return loss, torch.autograd.grad(loss, leaves, grad_out.double().cpu())
 
@@ -97,12 +98,13 @@ def _close(got, want, dtype, what):
                                rtol=tol, equal_nan=True, msg=lambda m: f"{what}: {m}")
 
 
-def _run_and_compare(backend, h, w, b, t, reduction, dtype, gen):
-    loss = hubkit.ops.linear_cross_entropy(h, w, t, IGNORE, reduction, bias=b, backend=backend)
+def _run_and_compare(backend, h, w, b, t, reduction, dtype, gen, label_smoothing=0.0):
+    loss = hubkit.ops.linear_cross_entropy(h, w, t, IGNORE, reduction, bias=b, backend=backend,
+                                           label_smoothing=label_smoothing)
     g = torch.rand(loss.shape, generator=gen, dtype=torch.float64) + 0.5
     leaves = [x for x in (h, w, b) if x is not None]
     grads = torch.autograd.grad(loss, leaves, g.to(loss.device, dtype))
-    want, want_grads = _oracle(h, w, b, t, reduction, g)
+    want, want_grads = _oracle(h, w, b, t, reduction, g, label_smoothing)
     _close(loss, want, dtype, "loss")
     names = ("grad_h", "grad_weight", "grad_bias")[:len(grads)]
     for name, got, exp in zip(names, grads, want_grads, strict=True):
@@ -154,6 +156,14 @@ def test_linear_cross_entropy_large_logits_do_not_overflow(backend, gen):
 
 
 @pytest.mark.parametrize("backend", ["reference", pytest.param("triton", marks=pytest.mark.triton)])
+@pytest.mark.parametrize("reduction,eps", [("mean", 0.1), ("sum", 1.0), ("none", 0.3)])
+def test_linear_cross_entropy_label_smoothing_matches_torch(backend, reduction, eps, gen):
+    _skip_unavailable(backend, "cpu")
+    h, w, b, t = _inputs((29,), 7, 45, gen)
+    _run_and_compare(backend, h, w, b, t, reduction, torch.float32, gen, label_smoothing=eps)
+
+
+@pytest.mark.parametrize("backend", ["reference", pytest.param("triton", marks=pytest.mark.triton)])
 @pytest.mark.parametrize("reduction", ce.REDUCTIONS)
 def test_linear_cross_entropy_all_ignored_matches_torch(backend, reduction, gen):
     """Mean over zero counted rows is NaN (0/0) as in torch; the gradients are zeros."""
@@ -183,11 +193,11 @@ def test_linear_cross_entropy_gradients_from_forward_equal_recomputed_ones(reduc
                   for x in _inputs((23,), 6, 41, gen, dtype=torch.float64))
     g = torch.tensor(1.7, dtype=torch.float64)
     op, bwd = torch.ops.hubkit.linear_cross_entropy, torch.ops.hubkit.linear_cross_entropy_backward
-    early = op(h, w, b, t, IGNORE, reduction, True, "reference")
-    late = op(h, w, b, t, IGNORE, reduction, False, "reference")
+    early = op(h, w, b, t, IGNORE, reduction, 0.1, True, "reference")
+    late = op(h, w, b, t, IGNORE, reduction, 0.1, False, "reference")
     assert early[1].shape == h.shape and late[1].numel() == 0  # computed in the forward or not
-    got = bwd(g, h, w, b, t, IGNORE, reduction, True, *early, "reference")
-    want = bwd(g, h, w, b, t, IGNORE, reduction, False, *late, "reference")
+    got = bwd(g, h, w, b, t, IGNORE, reduction, 0.1, True, *early, "reference")
+    want = bwd(g, h, w, b, t, IGNORE, reduction, 0.1, False, *late, "reference")
     for p, q in zip(got, want, strict=True):
         torch.testing.assert_close(p, q)
 
@@ -197,9 +207,9 @@ def test_linear_cross_entropy_in_no_grad_mode_computes_no_gradients(gen, monkeyp
     seen = []
     real = ce.chunked_grads
 
-    def spy(h, weight, bias, targets, ignore_index, scale, *rest, **kw):
+    def spy(h, weight, bias, targets, ignore_index, label_smoothing, scale, *rest, **kw):
         seen.append(scale.numel())
-        return real(h, weight, bias, targets, ignore_index, scale, *rest, **kw)
+        return real(h, weight, bias, targets, ignore_index, label_smoothing, scale, *rest, **kw)
     monkeypatch.setattr(ce, "chunked_grads", spy)
     with torch.no_grad():
         hubkit.ops.linear_cross_entropy(h, w, t, bias=b)
@@ -231,9 +241,9 @@ def test_linear_cross_entropy_never_allocates_the_full_logits(reduction, gen):
     step = ce.chunk_rows(n, v, d)
     assert 1 < step < n // 4
     with _Allocations() as seen:
-        out = ce.linear_cross_entropy_chunked(h, w, None, t, IGNORE, reduction, True)
+        out = ce.linear_cross_entropy_chunked(h, w, None, t, IGNORE, reduction, 0.0, True)
         ce.linear_cross_entropy_backward_chunked(torch.ones_like(out[0]), h, w, None, t, IGNORE,
-                                                 reduction, True, *out)
+                                                 reduction, 0.0, True, *out)
     assert max(seen.sizes) <= max(step * v, v * d, n * d)
 
 
@@ -268,12 +278,12 @@ def test_linear_cross_entropy_passes_opcheck(backend, device, dtype, reduction, 
     _skip_unavailable(backend, device)
     h, w, b, t = _inputs((6,), 5, 9, gen, dtype=dtype, device=device, bias=with_bias)
     fwd = torch.ops.hubkit.linear_cross_entropy.default
-    torch.library.opcheck(fwd, (h, w, b, t, IGNORE, reduction, with_grad, backend))
+    torch.library.opcheck(fwd, (h, w, b, t, IGNORE, reduction, 0.1, with_grad, backend))
     plain = [x.detach() if x is not None else None for x in (h, w, b)]
-    outs = fwd(*plain, t, IGNORE, reduction, with_grad, backend)
+    outs = fwd(*plain, t, IGNORE, reduction, 0.1, with_grad, backend)
     g = torch.rand(outs[0].shape, generator=gen).to(device, dtype)
     torch.library.opcheck(torch.ops.hubkit.linear_cross_entropy_backward.default,
-                          (g, *plain, t, IGNORE, reduction, with_grad, *outs, backend))
+                          (g, *plain, t, IGNORE, reduction, 0.1, with_grad, *outs, backend))
 
 
 def test_linear_cross_entropy_works_under_torch_compile(gen):
@@ -309,10 +319,11 @@ def _bad(**change):
     (_bad(reduction="avg"), "reduction: expected one of"),
     (_bad(ignore_index=True), "ignore_index: expected an int"),
     (_bad(ignore_index=-1.0), "ignore_index: expected an int"),
-    (_bad(label_smoothing=0.1), "label_smoothing: 0.1 is not supported"),
+    (_bad(label_smoothing=1.5), r"label_smoothing: expected a number in \[0, 1\]"),
+    (_bad(label_smoothing=-0.1), "label_smoothing: expected a number"),
 ], ids=["weight-D", "weight-V0", "weight-1d", "int-h", "dtype", "bias", "int32-targets",
         "targets-shape", "target-too-big", "target-negative", "reduction", "bool-ignore",
-        "float-ignore", "label-smoothing"])
+        "float-ignore", "smoothing-above-1", "negative-smoothing"])
 def test_linear_cross_entropy_bad_input_raises_value_error_naming_the_argument(args, match):
     with pytest.raises(ValueError, match=match):
         hubkit.ops.linear_cross_entropy(**args)

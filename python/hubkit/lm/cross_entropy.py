@@ -7,6 +7,9 @@ and scores them against the next tokens:
     loss_i = logsumexp_j(z_ij) - z_{i, t_i}          (0 where t_i == ignore_index)
     dloss_i / dz_i = softmax(z_i) - onehot(t_i)
 
+(with label smoothing eps, z_{i, t_i} becomes (1 - eps) z_{i, t_i} + eps mean_j z_ij, and
+onehot(t_i) becomes (1 - eps) onehot(t_i) + eps / V, as in F.cross_entropy).
+
 Almost all of that memory is the logits and their gradient, yet each row's loss
 and gradient only need that row. So: take the tokens a chunk of rows at a time,
 compute the chunk's logits, its loss, and (in the same visit) its gradient
@@ -33,15 +36,15 @@ import torch
 
 REDUCTIONS = ("mean", "sum", "none")
 
-# rows_fn(logits (R, V), targets (R,), ignore_index, grad_scale (R,) or None) -> loss (R,);
-# with grad_scale it overwrites logits by grad_scale[:, None] * dloss/dlogits.
-RowsFn = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor | None], torch.Tensor]
+# rows_fn(logits (R, V), targets (R,), ignore_index, label_smoothing, grad_scale (R,) or None)
+# -> loss (R,); with grad_scale it overwrites logits by grad_scale[:, None] * dloss/dlogits.
+RowsFn = Callable[[torch.Tensor, torch.Tensor, int, float, torch.Tensor | None], torch.Tensor]
 
 
 def linear_cross_entropy_reference(h: torch.Tensor, weight: torch.Tensor,
                                    targets: torch.Tensor, ignore_index: int = -100,
-                                   reduction: str = "mean",
-                                   bias: torch.Tensor | None = None) -> torch.Tensor:
+                                   reduction: str = "mean", bias: torch.Tensor | None = None,
+                                   label_smoothing: float = 0.0) -> torch.Tensor:
     """The spec: F.cross_entropy(h @ weight.T + bias, targets, ...), written out (materializes z).
 
     Args:
@@ -51,6 +54,7 @@ def linear_cross_entropy_reference(h: torch.Tensor, weight: torch.Tensor,
         ignore_index: rows with this target add nothing and are not counted by "mean".
         reduction: "mean" (over the counted rows), "sum" or "none".
         bias: (V,) or None.
+        label_smoothing: eps in [0, 1]: the target is (1 - eps) onehot(t) + eps / V.
 
     Returns:
         () loss, or (N,) with reduction="none". Differentiable by autograd.
@@ -64,6 +68,7 @@ def linear_cross_entropy_reference(h: torch.Tensor, weight: torch.Tensor,
     z = h @ weight.T if bias is None else torch.addmm(bias, h, weight.T)  # (N, V)
     valid = targets != ignore_index
     picked = z.gather(1, torch.where(valid, targets, 0)[:, None])[:, 0]  # z_{i, t_i}
+    picked = (1 - label_smoothing) * picked + label_smoothing * z.mean(dim=1)
     loss = torch.where(valid, torch.logsumexp(z, dim=1) - picked, 0.0)  # (N,)
     return reduce_loss(loss, valid, reduction)
 
@@ -116,7 +121,7 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def cross_entropy_rows_reference(logits: torch.Tensor, targets: torch.Tensor,
-                                 ignore_index: int,
+                                 ignore_index: int, label_smoothing: float,
                                  grad_scale: torch.Tensor | None) -> torch.Tensor:
     """One chunk's losses; with grad_scale, overwrite logits by their scaled gradient.
 
@@ -124,6 +129,7 @@ def cross_entropy_rows_reference(logits: torch.Tensor, targets: torch.Tensor,
         logits: (R, V) this chunk's z, any floating dtype (math in float32 or float64).
         targets: (R,) int64.
         ignore_index: rows with this target get loss 0 (and gradient 0 via grad_scale).
+        label_smoothing: eps in [0, 1].
         grad_scale: (R,) row weights (`row_weights`), or None for the loss alone.
 
     Returns:
@@ -132,12 +138,16 @@ def cross_entropy_rows_reference(logits: torch.Tensor, targets: torch.Tensor,
     z = logits.to(compute_dtype(logits.dtype))  # (R, V)
     valid = targets != ignore_index
     safe = torch.where(valid, targets, 0)[:, None]  # (R, 1): an index gather can take
+    eps = label_smoothing
     lse = torch.logsumexp(z, dim=1)  # (R,)
-    loss = torch.where(valid, lse - z.gather(1, safe)[:, 0], 0.0)
+    picked = (1 - eps) * z.gather(1, safe)[:, 0] + (eps * z.mean(dim=1) if eps else 0.0)
+    loss = torch.where(valid, lse - picked, 0.0)
     if grad_scale is not None:
         # In place, as the kernel does: z is the logits themselves (or their float32 copy).
         dz = z.sub_(lse[:, None]).exp_()  # softmax, from the row's log-sum-exp
-        dz.scatter_add_(1, safe, torch.full_like(dz[:, :1], -1.0))  # - onehot(t)
+        if eps:
+            dz.sub_(eps / z.shape[1])  # - eps / V
+        dz.scatter_add_(1, safe, torch.full_like(dz[:, :1], eps - 1.0))  # - (1 - eps) onehot(t)
         dz.mul_(grad_scale[:, None].to(dz.dtype))
         if dz.data_ptr() != logits.data_ptr():
             logits.copy_(dz)
@@ -168,8 +178,8 @@ def _fold_chunk(dz, h_chunk, weight, gh_chunk, gw, gb) -> None:
         gb += dz.sum(0)
 
 
-def chunked_grads(h, weight, bias, targets, ignore_index, scale: torch.Tensor,
-                  rows_fn: RowsFn, loss: torch.Tensor | None = None):
+def chunked_grads(h, weight, bias, targets, ignore_index, label_smoothing: float,
+                  scale: torch.Tensor, rows_fn: RowsFn, loss: torch.Tensor | None = None):
     """Walk the chunks once: each chunk's losses (into `loss`, if given) and gradients.
 
     Args:
@@ -187,7 +197,8 @@ def chunked_grads(h, weight, bias, targets, ignore_index, scale: torch.Tensor,
     for s in range(0, n, step):
         rows = slice(s, min(s + step, n))
         z = _logits(h[rows], weight, bias)  # (R, V): the only vocabulary-wide buffer
-        got = rows_fn(z, targets[rows], ignore_index, scale[rows] if want_grad else None)
+        got = rows_fn(z, targets[rows], ignore_index, label_smoothing,
+                      scale[rows] if want_grad else None)
         if loss is not None:
             loss[rows] = got
         if want_grad:
@@ -205,7 +216,8 @@ def grads_in_forward(reduction: str, with_grad: bool) -> bool:
 
 
 def linear_cross_entropy_chunked(h, weight, bias, targets, ignore_index: int, reduction: str,
-                                 with_grad: bool, rows_fn: RowsFn = cross_entropy_rows_reference):
+                                 label_smoothing: float, with_grad: bool,
+                                 rows_fn: RowsFn = cross_entropy_rows_reference):
     """Forward of the fused op: the loss, and (for "mean"/"sum" when needed) the gradients.
 
     Returns:
@@ -216,14 +228,16 @@ def linear_cross_entropy_chunked(h, weight, bias, targets, ignore_index: int, re
     early = grads_in_forward(reduction, with_grad)
     one = torch.ones((), dtype=loss.dtype, device=h.device)
     scale = row_weights(targets, ignore_index, reduction, one) if early else loss[:0]
-    gh, gw, gb = chunked_grads(h, weight, bias, targets, ignore_index, scale, rows_fn, loss)
+    gh, gw, gb = chunked_grads(h, weight, bias, targets, ignore_index, label_smoothing, scale,
+                               rows_fn, loss)
     out = reduce_loss(loss, targets != ignore_index, reduction).to(h.dtype)
     # subtle: a fresh empty tensor per absent gradient: a torch op's outputs may not alias.
     return out, *(g if g is not None else h.new_empty(0) for g in (gh, gw, gb))
 
 
 def linear_cross_entropy_backward_chunked(grad_loss, h, weight, bias, targets,
-                                          ignore_index: int, reduction: str, with_grad: bool,
+                                          ignore_index: int, reduction: str,
+                                          label_smoothing: float, with_grad: bool,
                                           loss, grad_h, grad_w, grad_b,
                                           rows_fn: RowsFn = cross_entropy_rows_reference):
     """Backward: scale the forward's gradients by grad_loss, or recompute them chunk by chunk.
@@ -236,4 +250,4 @@ def linear_cross_entropy_backward_chunked(grad_loss, h, weight, bias, targets,
         return ((grad_h * g).to(h.dtype), (grad_w * g).to(weight.dtype),
                 (grad_b * g).to(bias.dtype) if bias is not None else None)
     scale = row_weights(targets, ignore_index, reduction, grad_loss.to(compute_dtype(h.dtype)))
-    return chunked_grads(h, weight, bias, targets, ignore_index, scale, rows_fn)
+    return chunked_grads(h, weight, bias, targets, ignore_index, label_smoothing, scale, rows_fn)

@@ -43,13 +43,13 @@ DTYPES = {
 }
 
 
-def _triton_rows(logits, targets, ignore_index, grad_scale):
+def _triton_rows(logits, targets, ignore_index, label_smoothing, grad_scale):
     from hubkit.kernels.linear_cross_entropy import cross_entropy_rows
 
-    return cross_entropy_rows(logits, targets, ignore_index, grad_scale)
+    return cross_entropy_rows(logits, targets, ignore_index, label_smoothing, grad_scale)
 
 
-def _fake(h, weight, bias, targets, ignore_index, reduction, with_grad):
+def _fake(h, weight, bias, targets, ignore_index, reduction, label_smoothing, with_grad):
     loss = h.new_empty(() if reduction != "none" else (h.shape[0],))
     if not ce.grads_in_forward(reduction, with_grad):
         return loss, h.new_empty(0), h.new_empty(0), h.new_empty(0)
@@ -60,7 +60,7 @@ def _fake(h, weight, bias, targets, ignore_index, reduction, with_grad):
 LINEAR_CROSS_ENTROPY = Op(
     name="linear_cross_entropy",
     args=("Tensor h, Tensor weight, Tensor? bias, Tensor targets, int ignore_index, "
-          "str reduction, bool with_grad"),
+          "str reduction, float label_smoothing, bool with_grad"),
     # The forward's gradients (empty when not computed there) go to the backward.
     outputs=("loss", "grad_h", "grad_weight", "grad_bias"), grad_outputs=("loss",),
     save_outputs=True, backends=SPEC, dtypes=DTYPES,
@@ -95,10 +95,9 @@ def _check_options(ignore_index, reduction, label_smoothing) -> None:
         raise ValueError(f"ignore_index: expected an int, got {ignore_index!r}")
     if reduction not in ce.REDUCTIONS:
         raise ValueError(f"reduction: expected one of {ce.REDUCTIONS}, got {reduction!r}")
-    if label_smoothing != 0.0:
-        raise ValueError(f"label_smoothing: {label_smoothing!r} is not supported by "
-                         "hubkit.ops.linear_cross_entropy (only 0.0); use F.cross_entropy "
-                         "on h @ weight.T")
+    if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float))
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"label_smoothing: expected a number in [0, 1], got {label_smoothing!r}")
 
 
 def _check_target_values(targets, vocab: int, ignore_index: int) -> None:
@@ -126,7 +125,7 @@ def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, targets: torch.T
         ignore_index: target value whose rows add nothing and are not counted by "mean".
         reduction: "mean" (over counted rows; NaN if none, as torch), "sum" or "none".
         bias: (V,) or None.
-        label_smoothing: only 0.0 (anything else raises ValueError).
+        label_smoothing: eps in [0, 1]: the target is (1 - eps) onehot(t) + eps / V.
         backend: "reference" or "triton"; None picks by device (CPU: reference, CUDA: triton).
 
     Returns:
@@ -148,6 +147,7 @@ def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, targets: torch.T
     with_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (h, weight, bias))
     loss = LINEAR_CROSS_ENTROPY(h.reshape(-1, h.shape[-1]), weight, bias, targets.reshape(-1),
-                                ignore_index, reduction, with_grad, device=device,
+                                ignore_index, reduction, float(label_smoothing), with_grad,
+                                device=device,
                                 backend=backend)[0]
     return loss.reshape(targets.shape) if reduction == "none" else loss
