@@ -73,7 +73,7 @@ def update(policy, optimizer, collector, last_value, cfg: A2CConfig,
     entropy = dist.entropy()
     loss = a2c_loss(dist.log_prob(batch.actions), batch.advantages, policy.value(batch.obs),
                     batch.returns, entropy, cfg.vf_coef, cfg.ent_coef)
-    grad_norm = onpolicy.gradient_step(optimizer, loss, policy, cfg.max_grad_norm)
+    grad_norm = onpolicy.gradient_step(optimizer, loss, cfg.max_grad_norm)
     return {"loss": loss.item(), "entropy": entropy.mean().item(), "grad_norm": grad_norm}
 
 

@@ -72,6 +72,8 @@ class OnPolicyConfig:
     """Threads of hubkit's C++ vector env (hubkit/ ids only)."""
     gae_backend: str | None = None
     """Backend of hubkit.rl.gae: "cpp", "reference" or None (by device)."""
+    max_seconds: float = 0.0
+    """Stop after the update that passes this much wall-clock time (0: no limit)."""
 
 
 @dataclass
@@ -120,16 +122,24 @@ def evaluate(policy: ActorCritic, cfg: OnPolicyConfig, train_envs, episodes: int
     return returns
 
 
-def gradient_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, policy: ActorCritic,
+def gradient_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
                   max_grad_norm: float) -> float:
     """Backward, clip the global gradient norm (if max_grad_norm > 0), step; returns the norm."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     norm = float("nan")
     if max_grad_norm > 0:
-        norm = float(torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm))
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True))
     optimizer.step()
     return norm
+
+
+def default_optimizer(cfg: OnPolicyConfig):
+    """params -> Adam(lr=cfg.lr, eps=1e-5) (CleanRL's), fused into one kernel per step."""
+    # subtle: fused=True updates every parameter in one kernel; the default on CPU loops
+    # over the tensors in Python, a large part of a small policy's update time.
+    return lambda params: torch.optim.Adam(params, lr=cfg.lr, eps=1e-5, fused=True)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, cfg: OnPolicyConfig, done_frac: float) -> float:
@@ -167,7 +177,7 @@ def run(cfg: OnPolicyConfig, update: Update, *, make_optimizer=None, policy_fact
         cfg: the shared settings (an algorithm's config subclass).
         update: update(policy, optimizer, collector, last_value, cfg, gen) -> metrics
             dict; the collector's buffer holds the rollout just collected.
-        make_optimizer: params -> optimizer (default Adam(lr=cfg.lr, eps=1e-5)).
+        make_optimizer: params -> optimizer (default `default_optimizer(cfg)`).
         policy_factory: (single_obs_space, single_act_space) -> ActorCritic (default
             `make_policy` with cfg.hidden and cfg.tanh_squash).
         envs: a NEXT_STEP vector env wrapped by `normalize.wrap` (default from cfg).
@@ -188,8 +198,7 @@ def _run(cfg, update, make_optimizer, policy_factory, envs, progress, track) -> 
     envs = envs if envs is not None else make_train_envs(cfg)
     factory = policy_factory or (lambda o, a: make_policy(o, a, cfg.hidden, cfg.tanh_squash))
     policy = factory(envs.single_observation_space, normalize.action_space(envs))
-    optimizer = (make_optimizer or (lambda p: torch.optim.Adam(p, lr=cfg.lr, eps=1e-5)))(
-        policy.parameters())
+    optimizer = (make_optimizer or default_optimizer(cfg))(policy.parameters())
     collector = Collector(envs, policy, cfg.num_steps, cfg.seed)
     evaluator, log, start = _Evaluator(cfg), [], time.perf_counter()
     num_updates = max(1, cfg.total_steps // (cfg.num_steps * envs.num_envs))
@@ -207,8 +216,10 @@ def _run(cfg, update, make_optimizer, policy_factory, envs, progress, track) -> 
             track.log(row["step"], **metrics)
         if progress is not None:
             progress.update(**{k: metrics[k] for k in _SHOWN if k in metrics})
-        if evaluator.solved:
+        if evaluator.solved or (cfg.max_seconds and row["seconds"] >= cfg.max_seconds):
             break
+    if cfg.eval_every and "eval_return" not in log[-1]:  # the final policy, evaluated
+        log[-1].update(evaluator(policy, envs, collector.steps))
     return TrainResult(policy, evaluator.last, float(evaluator.best), collector.steps,
                        time.perf_counter() - start, log, collector.episode_returns,
                        normalize.obs_statistics(envs))

@@ -61,18 +61,41 @@ def mlp(sizes: tuple[int, ...], out_gain: float, activation=nn.Tanh) -> nn.Seque
     return nn.Sequential(*mods)
 
 
-def _diagonal_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.distributions.Independent:
-    """N(mean, diag(std^2)) over the last dim; log_prob and entropy sum over it (B,)."""
-    # subtle: validate_args=False skips torch's per-call argument checks (a third of a
-    # small policy's sampling time); the inputs come from the network, never the user.
-    normal = torch.distributions.Normal(mean, std, validate_args=False)
-    return torch.distributions.Independent(normal, 1, validate_args=False)
+class DiagGaussian:
+    """N(mean, diag(std^2)) over the last dim; log_prob and entropy sum over it (B,).
+
+    torch.distributions.Independent(Normal(...), 1) computes the same numbers; this
+    is the formula written out, without the distribution objects' per-call set-up
+    and argument checks (a small policy's update runs it thousands of times).
+    """
+
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor):
+        self.mean, self.log_std = mean, log_std.expand_as(mean)
+
+    @property
+    def stddev(self) -> torch.Tensor:
+        return self.log_std.exp()
+
+    def sample(self) -> torch.Tensor:
+        with torch.no_grad():
+            return self.mean + self.stddev * torch.randn_like(self.mean)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) * torch.exp(-self.log_std)
+        return (-0.5 * z.pow(2) - self.log_std).sum(-1) - _HALF_LOG_2PI * x.shape[-1]
+
+    def entropy(self) -> torch.Tensor:
+        return (0.5 + _HALF_LOG_2PI + self.log_std).sum(-1)
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class Categorical(nn.Module):
     """Discrete head: features are the logits (B, A)."""
 
     def forward(self, logits: torch.Tensor) -> torch.distributions.Categorical:
+        # validate_args=False: no per-call checks; the logits come from the network
         return torch.distributions.Categorical(logits=logits, validate_args=False)
 
     def env_action(self, action: torch.Tensor) -> np.ndarray:
@@ -86,18 +109,18 @@ class Gaussian(nn.Module):
         super().__init__()
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
-    def forward(self, mean: torch.Tensor) -> torch.distributions.Independent:
-        return _diagonal_normal(mean, self.log_std.exp().expand_as(mean))
+    def forward(self, mean: torch.Tensor) -> DiagGaussian:
+        return DiagGaussian(mean, self.log_std)
 
     def env_action(self, action: torch.Tensor) -> np.ndarray:
         return action.numpy()
 
 
 class TanhNormal:
-    """N(mean, std) squashed by tanh and scaled into [low, high]; scores the pre-tanh u."""
+    """N(mean, exp(log_std)) squashed by tanh into [low, high]; scores the pre-tanh u."""
 
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        self.base = _diagonal_normal(mean, std)
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor):
+        self.base = DiagGaussian(mean, log_std)
 
     def sample(self) -> torch.Tensor:
         return self.base.sample()
@@ -122,7 +145,7 @@ class TanhGaussian(Gaussian):
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
 
     def forward(self, mean: torch.Tensor) -> TanhNormal:
-        return TanhNormal(mean, self.log_std.exp().expand_as(mean))
+        return TanhNormal(mean, self.log_std)
 
     def env_action(self, action: torch.Tensor) -> np.ndarray:
         unit = torch.tanh(action)  # (B, act_dim) in (-1, 1)

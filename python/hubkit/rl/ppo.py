@@ -130,8 +130,7 @@ def update(policy, optimizer, collector, last_value, cfg: PPOConfig,
     for _ in range(cfg.update_epochs):
         for mb in minibatches(batch, cfg.num_minibatches, gen):
             loss, stats = minibatch_loss(policy, mb, cfg)
-            stats["grad_norm"] = onpolicy.gradient_step(optimizer, loss, policy,
-                                                        cfg.max_grad_norm)
+            stats["grad_norm"] = onpolicy.gradient_step(optimizer, loss, cfg.max_grad_norm)
         if cfg.target_kl is not None and stats["approx_kl"] > cfg.target_kl:
             break
     return stats

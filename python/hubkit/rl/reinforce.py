@@ -107,7 +107,7 @@ def update(policy, optimizer, collector, last_value, cfg: ReinforceConfig,
                           batch.advantages)
     if cfg.baseline:
         loss = loss + cfg.vf_coef * (policy.value(batch.obs) - batch.returns).pow(2).mean()
-    onpolicy.gradient_step(optimizer, loss, policy, cfg.max_grad_norm)
+    onpolicy.gradient_step(optimizer, loss, cfg.max_grad_norm)
     return {"loss": loss.item(), **stats}
 
 

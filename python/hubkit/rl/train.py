@@ -132,7 +132,7 @@ def compare_reinforce(args) -> None:
                     args.set = [*(args.set or []), f"baseline={baseline}", f"seed={seed}"]
                     cfg = make_config("reinforce", args)
                     args.set = args.set[:-2]
-                    log = reinforce.train(cfg, track=track.prefixed(f"{name}/seed{seed}")).log
+                    log = reinforce.train(cfg, track=track.prefixed(f"{name}/seed{seed}/")).log
                     runs.setdefault(name, []).append(log)
                     bar.update(run=f"{name} seed {seed}", train_return=log[-1]["train_return"])
     summary = plot_variance(runs, outputs.path("variance.png"))
