@@ -255,6 +255,15 @@ def test_linear_cross_entropy_flattens_leading_dims_like_torch(gen):
     torch.testing.assert_close(loss, want.reshape(2, 3, 5))
 
 
+@pytest.mark.parametrize("d", [4, 0], ids=["unbatched", "zero-features"])
+def test_linear_cross_entropy_takes_one_token_or_zero_features_like_torch(d, gen):
+    h, w = torch.randn(d, generator=gen), torch.randn(5, d, generator=gen)
+    for t in (torch.tensor(2), torch.tensor([2])):
+        x = h if t.dim() == 0 else h[None]
+        loss = hubkit.ops.linear_cross_entropy(x, w, t, reduction="none")
+        torch.testing.assert_close(loss, F.cross_entropy(x @ w.T, t, reduction="none"))
+
+
 def test_linear_cross_entropy_leaves_inputs_unchanged(gen):
     ts = _inputs((7,), 5, 12, gen, dtype=torch.float64)
     before = [x.detach().clone() for x in ts]

@@ -102,7 +102,8 @@ def _check_options(ignore_index, reduction, label_smoothing) -> None:
 
 def _check_target_values(targets, vocab: int, ignore_index: int) -> None:
     # subtle: reading the values syncs a GPU and cannot be traced, so torch.compile skips
-    # this check (the reference backend's gather still refuses an index out of range).
+    # this check: there the reference backend's gather still refuses an index out of
+    # range, but the triton kernel does not check it.
     if torch.compiler.is_compiling():
         return
     bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
@@ -146,8 +147,9 @@ def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, targets: torch.T
     _check_target_values(targets, weight.shape[0], ignore_index)
     with_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (h, weight, bias))
-    loss = LINEAR_CROSS_ENTROPY(h.reshape(-1, h.shape[-1]), weight, bias, targets.reshape(-1),
-                                ignore_index, reduction, float(label_smoothing), with_grad,
-                                device=device,
+    # subtle: (N, D) by the targets' count, not -1: reshape(-1, 0) is ambiguous when D == 0.
+    loss = LINEAR_CROSS_ENTROPY(h.reshape(targets.numel(), h.shape[-1]), weight, bias,
+                                targets.reshape(-1), ignore_index, reduction,
+                                float(label_smoothing), with_grad, device=device,
                                 backend=backend)[0]
     return loss.reshape(targets.shape) if reduction == "none" else loss
