@@ -8,44 +8,75 @@
 
 #include "vector_math.h"
 
+// subtle: everything train_range calls is inlined into it, so each of its per-ISA clones
+// (HUBKIT_MULTIVERSION) vectorizes the loops; a callee left out of line would be
+// compiled for the baseline ISA only (SSE2).
+#if defined(__GNUC__)
+#define W2V_INLINE inline __attribute__((always_inline))
+#else
+#define W2V_INLINE inline
+#endif
+
 namespace hubkit::word2vec {
 namespace {
 
+constexpr int kLanes = 16;  // scores are padded to a multiple of this for the simd sigmoid
+
 // word2vec.c's linear congruential generator.
-inline std::uint64_t next(std::uint64_t& state) {
+W2V_INLINE std::uint64_t next(std::uint64_t& state) {
   state = state * 25214903917ULL + 11ULL;
   return state;
 }
 
-inline float dot(const float* a, const float* b, std::int64_t n) {
+W2V_INLINE float dot(const float* a, const float* b, std::int64_t n) {
   float s = 0.0f;
 #pragma omp simd reduction(+ : s)
   for (std::int64_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
 
-inline void axpy(float a, const float* x, float* y, std::int64_t n) {  // y += a x
+W2V_INLINE void axpy(float a, const float* x, float* y, std::int64_t n) {  // y += a x
 #pragma omp simd
   for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 // -log sigmoid(x) = log1p(e) and -log sigmoid(-x) = log1p(e) + x, with e = exp(-x) already
 // computed for the sigmoid (one log1p per score, not a second exp).
-inline float neg_log_sigmoid(float x, float e) { return std::isinf(e) ? -x : std::log1p(e); }
+W2V_INLINE float neg_log_sigmoid(float x, float e) { return std::isinf(e) ? -x : std::log1p(e); }
 
 // Per-thread buffers, allocated before the threads start.
 struct Work {
   std::vector<std::int32_t> kept, targets;
   std::vector<std::int64_t> pos;
-  std::vector<float> v, grad, g;
+  std::vector<float> v, grad, score, g;
   Work(std::int64_t dim, int negative)
-      : targets(negative + 1), v(dim), grad(dim), g(negative + 1) {}
+      : targets(negative + 1), v(dim), grad(dim),
+        score((negative + kLanes) / kLanes * kLanes), g(score.size()) {}
 };
+
+// dloss/dscore = sigmoid(score) - label for the n scores (label 1 for the first), and the
+// summed loss if asked. One simd loop over padded scores calls a vector exp (libmvec).
+W2V_INLINE double sigmoid_grads(Work& w, int n, bool compute_loss) {
+  const int padded = (n + kLanes - 1) / kLanes * kLanes;
+  std::fill(w.score.begin() + n, w.score.begin() + padded, 0.0f);
+  float* __restrict g = w.g.data();
+  const float* __restrict score = w.score.data();
+#pragma omp simd
+  for (int k = 0; k < padded; ++k) g[k] = vmath::exp(-score[k]);  // e = exp(-score) for now
+  double loss = 0.0;
+  if (compute_loss)
+    for (int k = 0; k < n; ++k) loss += neg_log_sigmoid(score[k], g[k]) + (k ? score[k] : 0.0f);
+#pragma omp simd
+  for (int k = 0; k < padded; ++k) g[k] = 1.0f / (1.0f + g[k]);
+  g[0] -= 1.0f;
+  return loss;
+}
 
 // One SGD step on one example: v scores `target` against negatives from the table.
 // Fills w.grad with dloss/dv (at the old output vectors) and updates the output vectors.
-inline double example(const Noise& noise, const Model& m, const Options& opt, const float* v,
-                      std::int32_t target, float lr, std::uint64_t& rng, Work& w) {
+W2V_INLINE double example(const Noise& noise, const Model& m, const Options& opt,
+                          const float* v, std::int32_t target, float lr, std::uint64_t& rng,
+                          Work& w) {
   int n = 0;
   w.targets[n++] = target;
   for (int k = 0; k < opt.negative; ++k) {
@@ -53,14 +84,9 @@ inline double example(const Noise& noise, const Model& m, const Options& opt, co
     const std::int32_t word = noise.table[slot];
     if (word != target) w.targets[n++] = word;  // a draw equal to the target is skipped
   }
-  double loss = 0.0;
   const std::int64_t d = m.dim;
-  for (int k = 0; k < n; ++k) {
-    const float score = dot(v, m.w_out + w.targets[k] * d, d);
-    const float e = std::exp(-score);
-    w.g[k] = 1.0f / (1.0f + e) - (k == 0 ? 1.0f : 0.0f);  // dloss/dscore = sigmoid - label
-    if (opt.compute_loss) loss += neg_log_sigmoid(score, e) + (k == 0 ? 0.0f : score);
-  }
+  for (int k = 0; k < n; ++k) w.score[k] = dot(v, m.w_out + w.targets[k] * d, d);
+  const double loss = sigmoid_grads(w, n, opt.compute_loss);
   std::fill(w.grad.begin(), w.grad.end(), 0.0f);
   for (int k = 0; k < n; ++k) axpy(w.g[k], m.w_out + w.targets[k] * d, w.grad.data(), d);
   // subtle: every output row moves after dloss/dv is complete, so a negative drawn
@@ -69,7 +95,7 @@ inline double example(const Noise& noise, const Model& m, const Options& opt, co
   return loss;
 }
 
-void subsample(const Corpus& c, const Noise& noise, std::int64_t s, std::uint64_t& rng,
+W2V_INLINE void subsample(const Corpus& c, const Noise& noise, std::int64_t s, std::uint64_t& rng,
                Work& w) {
   w.kept.clear();
   w.pos.clear();
@@ -83,7 +109,7 @@ void subsample(const Corpus& c, const Noise& noise, std::int64_t s, std::uint64_
 }
 
 // CBOW: the mean of the context's input vectors predicts the centre word.
-double cbow(const Noise& noise, const Model& m, const Options& opt, std::int64_t i,
+W2V_INLINE double cbow(const Noise& noise, const Model& m, const Options& opt, std::int64_t i,
             std::int64_t lo, std::int64_t hi, float lr, std::uint64_t& rng, Work& w) {
   const std::int64_t d = m.dim;
   std::fill(w.v.begin(), w.v.end(), 0.0f);
@@ -98,7 +124,7 @@ double cbow(const Noise& noise, const Model& m, const Options& opt, std::int64_t
 }
 
 // Skip-gram: the centre word's input vector predicts each context word in turn.
-double skipgram(const Noise& noise, const Model& m, const Options& opt, std::int64_t i,
+W2V_INLINE double skipgram(const Noise& noise, const Model& m, const Options& opt, std::int64_t i,
                 std::int64_t lo, std::int64_t hi, float lr, std::uint64_t& rng, Work& w,
                 std::int64_t& examples) {
   const std::int64_t d = m.dim;
