@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -127,3 +128,17 @@ def test_readme_commands_index_and_query_a_folder_as_written(docs, capsys, monke
     outputs = [_run(shlex.split(c)[1:], capsys) for c in commands]
     assert [code for code, _ in outputs] == [0, 0], outputs
     assert re.search(r"^1\. 0\.\d{3}  \S*gradients\.md:1-4$", outputs[1][1], flags=re.M)
+
+
+@pytest.mark.slow
+def test_readme_commands_run_through_the_installed_hubkit_command(docs):
+    exe = shutil.which("hubkit", path=os.path.dirname(sys.executable)) or shutil.which("hubkit")
+    if exe is None:
+        pytest.skip("the hubkit console script is not installed here")
+    commands = _readme_commands()
+    os.rename(docs, docs.parent / shlex.split(commands[0])[3])
+    outs = [subprocess.run([exe, *shlex.split(c)[1:]], cwd=docs.parent, capture_output=True,
+                           text=True, timeout=600) for c in commands]
+    assert [p.returncode for p in outs] == [0, 0], [p.stderr[-2000:] for p in outs]
+    assert "wrote 2 file(s)" in outs[0].stdout
+    assert re.search(r"^1\. 0\.\d{3}  \S*gradients\.md:1-4$", outs[1].stdout, flags=re.M)
