@@ -1,4 +1,4 @@
-// pybind11 glue for hubkit::search: exact top-k (raw addresses) and the HNSW graph
+// pybind11 glue for hubkit::search: exact top-k and the IVF scan (raw addresses), and the HNSW graph
 // (NumPy arrays in and out, checked here too, since a saved graph comes from a file).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "search/hnsw.h"
+#include "search/ivf.h"
 #include "search/topk.h"
 
 namespace py = pybind11;
@@ -149,6 +150,10 @@ void bind_search(py::module_& m) {
         py::call_guard<py::gil_scoped_release>(), py::arg("queries"), py::arg("keys"),
         py::arg("scores"), py::arg("indices"), py::arg("Q"), py::arg("N"), py::arg("D"),
         py::arg("k"), py::arg("cosine"));
+  m.def("ivf_scan", &ivf_scan_cpu, py::call_guard<py::gil_scoped_release>(), py::arg("queries"),
+        py::arg("Q"), py::arg("D"), py::arg("probes"), py::arg("nprobe"),
+        py::arg("list_vectors"), py::arg("list_rows"), py::arg("list_sizes"), py::arg("alive"),
+        py::arg("k"), py::arg("scores"), py::arg("rows"));
   py::class_<PyHNSW>(m, "HNSWCore", "HNSW graph (csrc/search/hnsw.cpp); see hubkit.search.hnsw")
       .def(py::init<std::int64_t, int, int>(), py::arg("dim"), py::arg("M"), py::arg("ef_construction"))
       .def("add", &PyHNSW::add, py::arg("vectors"), py::arg("levels"))

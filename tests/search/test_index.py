@@ -26,8 +26,9 @@ def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
 def make(kind: str, dim: int, metric: str = "cosine", train=None):
     if kind == "flat":
         return FlatIndex(dim, metric=metric)
-    if kind == "ivf":
-        index = IVFFlatIndex(dim, nlist=4, nprobe=4, metric=metric)  # all lists: exact
+    if kind.startswith("ivf"):
+        backend = "reference" if kind == "ivf-reference" else None
+        index = IVFFlatIndex(dim, nlist=4, nprobe=4, metric=metric, backend=backend)  # exact
         index.train(train)
         return index
     if kind == "hnsw":
@@ -36,7 +37,7 @@ def make(kind: str, dim: int, metric: str = "cosine", train=None):
                      backend="reference")
 
 
-KINDS = ["flat", "ivf", "hnsw", "hnsw-reference"]
+KINDS = ["flat", "ivf", "ivf-reference", "hnsw", "hnsw-reference"]
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_save_then_load_gives_the_same_answers_and_keeps_adding(kind, data, tmp_
     index.add(data[:100], np.arange(100))
     index.remove([3, 4])
     index.save(tmp_path / "index.npz")
-    options = {"backend": "reference"} if kind == "hnsw-reference" else {}
+    options = {"backend": "reference"} if kind.endswith("-reference") else {}
     loaded = type(index).load(tmp_path / "index.npz", **options)
     assert len(loaded) == len(index) == 98
     for a, b in zip(index.search(data[:30], 7), loaded.search(data[:30], 7), strict=True):

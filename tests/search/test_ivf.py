@@ -91,3 +91,33 @@ def test_nprobe_out_of_range_is_rejected():
     index.add(x, np.arange(100))
     with pytest.raises(ValueError, match=r"nprobe: expected an int in \[1, 4\]"):
         index.search(x[:1], 1)
+
+
+def test_cpp_list_scan_equals_the_batched_torch_search(gen):
+    from hubkit import _ext
+
+    if not hasattr(_ext.cpp_module(), "ivf_scan"):
+        pytest.skip("hubkit._C with ivf_scan is not built here")
+    keys = torch.randint(-2, 3, (900, 5), generator=gen).float()  # many equal scores
+    queries = torch.randn(31, 5, generator=gen)
+    centroids = kmeans(keys + 0.01 * torch.randn(900, 5, generator=gen), 9, iters=3)
+    assignment = nearest_centroids(keys, centroids)[:, 0].numpy()
+    lists = [(keys.numpy()[r], r) for r in (np.flatnonzero(assignment == c) for c in range(9))]
+    probes = nearest_centroids(queries, centroids, 3)
+    alive = np.random.default_rng(0).random(900) > 0.3
+    for mask in (None, alive):
+        want = ivf.search_lists(queries, probes, [(torch.from_numpy(v), r) for v, r in lists],
+                                40, mask)
+        got = ivf.search_lists_cpp(queries.numpy(), probes.numpy(), lists, 40, mask)
+        assert got[1].tolist() == want[1].tolist()
+        np.testing.assert_allclose(got[0], want[0], atol=1e-5)
+
+
+def test_cpp_list_scan_rejects_probes_out_of_range():
+    from hubkit import _ext
+
+    if not hasattr(_ext.cpp_module(), "ivf_scan"):
+        pytest.skip("hubkit._C with ivf_scan is not built here")
+    lists = [(np.zeros((2, 3), np.float32), np.arange(2))]
+    with pytest.raises(ValueError, match="probes: expected"):
+        ivf.search_lists_cpp(np.zeros((1, 3), np.float32), np.array([[1]]), lists, 1)

@@ -231,9 +231,14 @@ def chunk_pdf(path: str | Path, max_chars: int = MAX_CHARS) -> list[Chunk]:
     except ImportError:
         raise ImportError("reading PDF files needs pypdf: pip install 'hubkit-learn[search]'",
                           name="pypdf") from None
+    from pypdf.errors import PyPdfError
+
     chunks = []
-    for number, page in enumerate(PdfReader(str(path)).pages, 1):
-        chunks += chunk_text(page.extract_text() or "", max_chars, page=number)
+    try:
+        for number, page in enumerate(PdfReader(str(path)).pages, 1):
+            chunks += chunk_text(page.extract_text() or "", max_chars, page=number)
+    except PyPdfError as err:  # a damaged or encrypted file: one message, not a traceback
+        raise ValueError(f"{Path(path).name} is not a readable PDF ({err})") from None
     return chunks
 
 

@@ -84,17 +84,27 @@ def plan(store, files: dict[str, Path]) -> tuple[list[str], list[str], list[str]
     return embed, touched, sorted(set(known) - set(files))
 
 
-def _new_document(rel: str, path: Path, embedder):
+def _read(rel: str, path: Path):
+    """A NewDocument with its chunks and file info; vectors are filled in by `_embed`."""
     import numpy as np
 
     from hubkit.search.store import NewDocument
 
     st = path.stat()
-    sha = file_sha256(path)
-    chunks = load_chunks(path)
-    vectors = (embedder.encode([c.text for c in chunks]).numpy() if chunks
-               else np.zeros((0, embedder.dim), np.float32))
-    return NewDocument(rel, chunks, vectors, st.st_mtime_ns, st.st_size, sha)
+    return NewDocument(rel, load_chunks(path), np.empty((0, 0), np.float32), st.st_mtime_ns,
+                       st.st_size, file_sha256(path))
+
+
+def _embed(docs: list, embedder) -> None:
+    """Every chunk of `docs` embedded in one call (batches span files), then split per doc."""
+    import numpy as np
+
+    texts = [c.text for d in docs for c in d.chunks]
+    vectors = (embedder.encode(texts).numpy() if texts
+               else np.zeros((0, embedder.dim), np.float32))     # (sum of chunks, D)
+    sizes = [len(d.chunks) for d in docs]
+    for doc, end, size in zip(docs, np.cumsum(sizes, dtype=int), sizes, strict=True):
+        doc.vectors = vectors[end - size:end]
 
 
 def _embed_files(store, files: dict[str, Path], todo: list[str], embedder, report,
@@ -106,11 +116,12 @@ def _embed_files(store, files: dict[str, Path], todo: list[str], embedder, repor
             docs = []
             for rel in todo[start:start + FILES_PER_BATCH]:
                 try:
-                    docs.append(_new_document(rel, files[rel], embedder))
+                    docs.append(_read(rel, files[rel]))
                 except (OSError, ValueError) as err:  # unreadable file, broken PDF
                     report.skipped.append(rel)
                     bar.log(f"skipped {rel}: {err}")
                     bar.update()
+            _embed(docs, embedder)
             store.add(docs)
             for doc in docs:
                 (report.updated if doc.path in known else report.added).append(doc.path)

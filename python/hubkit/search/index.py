@@ -241,13 +241,16 @@ class IVFFlatIndex(_Index):
         metric: "cosine" (default) or "ip".
         train_iters: k-means iterations in `train`.
         seed: seeds k-means.
+        backend: "cpp" (the list scan in C++, default when built) or "reference"
+            (`hubkit.search.ivf.search_lists`, torch).
     """
 
     def __init__(self, dim: int, nlist: int, nprobe: int = 8, metric: str = "cosine",
-                 train_iters: int = 10, seed: int = 0):
+                 train_iters: int = 10, seed: int = 0, backend: str | None = None):
         super().__init__(dim, metric)
         if isinstance(nlist, bool) or not isinstance(nlist, int) or nlist < 1:
             raise ValueError(f"nlist: expected an int >= 1, got {nlist!r}")
+        self.backend = _pick("IVFFlatIndex", backend, hasattr(_ext.cpp_module(), "ivf_scan"))
         self.nlist, self.nprobe, self.train_iters, self.seed = nlist, nprobe, train_iters, seed
         self.centroids: torch.Tensor | None = None
         self._lists = [(_Rows(dim), np.empty(0, np.int64)) for _ in range(nlist)]
@@ -281,6 +284,9 @@ class IVFFlatIndex(_Index):
             raise ValueError(f"nprobe: expected an int in [1, {self.nlist}], got {self.nprobe!r}")
         queries = torch.from_numpy(q)
         probes = nearest_centroids(queries, self.centroids, self.nprobe)
+        if self.backend == "cpp":
+            lists = [(store.array, rows) for store, rows in self._lists]
+            return ivf.search_lists_cpp(q, probes.numpy(), lists, k, self._alive)
         lists = [(torch.from_numpy(store.array), rows) for store, rows in self._lists]
         return ivf.search_lists(queries, probes, lists, k, self._alive)
 
@@ -304,6 +310,18 @@ class IVFFlatIndex(_Index):
         starts = ends - arrays["list_sizes"]
         self._lists = [(_Rows(self.dim, arrays["list_vectors"][a:b]), arrays["list_rows"][a:b])
                        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _pick(kind: str, backend: str | None, cpp_built: bool) -> str:
+    """The backend an index runs: the one asked for, else cpp when built, else reference."""
+    if backend is None:
+        return "cpp" if cpp_built else "reference"
+    if backend not in ("cpp", "reference"):
+        raise ValueError(f"backend: expected 'cpp' or 'reference', got {backend!r}")
+    if backend == "cpp" and not cpp_built:
+        raise ValueError(f"backend: 'cpp' asked for, but hubkit._C is not built here (or lacks "
+                         f"the {kind} core); use backend='reference'")
+    return backend
 
 
 def _hnsw_cpp_built() -> bool:
@@ -337,13 +355,7 @@ class HNSWIndex(_Index):
             if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "M" else 1):
                 raise ValueError(f"{name}: expected an int >= {2 if name == 'M' else 1}, "
                                  f"got {v!r}")
-        if backend is None:
-            backend = "cpp" if _hnsw_cpp_built() else "reference"
-        if backend not in ("cpp", "reference"):
-            raise ValueError(f"backend: expected 'cpp' or 'reference', got {backend!r}")
-        if backend == "cpp" and not _hnsw_cpp_built():
-            raise ValueError("backend: 'cpp' asked for, but hubkit._C is not built here; "
-                             "use backend='reference'")
+        backend = _pick("HNSWIndex", backend, _hnsw_cpp_built())
         self.M, self.ef_construction, self.ef_search = M, ef_construction, ef_search
         self.seed, self.backend = seed, backend
         self._rng = np.random.default_rng(seed)

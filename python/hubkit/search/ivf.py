@@ -7,6 +7,10 @@ vectors of those lists: about N * nprobe / C of them instead of N. Recall drops
 when a true neighbour sits in a list that was not probed; raising nprobe trades
 speed back for recall (nprobe = C is exact search).
 
+`search_lists` is the batched fast path in torch (each probed list scored once for
+all its queries); `search_lists_cpp` the same loop in C++, which the index uses
+when hubkit._C is built.
+
 Jegou, Douze, Schmid, "Product quantization for nearest neighbor search", 2011
 (the IVF part); faiss's IndexIVFFlat.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hubkit import _ext
 from hubkit.search.kmeans import nearest_centroids
 
 
@@ -92,3 +97,37 @@ def search_lists(queries: torch.Tensor, probes: torch.Tensor, lists, k: int,
                   np.concatenate(r or [np.empty(0, np.int64)]), k)
            for s, r in zip(cand_s, cand_r, strict=True)]
     return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+
+
+def search_lists_cpp(queries: np.ndarray, probes: np.ndarray, lists, k: int,
+                     alive: np.ndarray | None = None):
+    """`search_lists` in C++ (csrc/search/ivf.cpp): one call, queries in parallel.
+
+    Args as `search_lists`, but NumPy: queries (Q, D) float32; probes (Q, nprobe)
+    int64; lists of (vectors (n_c, D) float32, rows (n_c,) int64), C-contiguous.
+
+    Returns:
+        scores (Q, k) float32 and rows (Q, k) int64 ndarrays, as `search_lists`.
+    """
+    queries = np.ascontiguousarray(queries, np.float32)
+    probes = np.ascontiguousarray(probes, np.int64)
+    q, d = queries.shape
+    if probes.ndim != 2 or probes.shape[0] != q or not ((probes >= 0) & (probes < len(lists))).all():
+        raise ValueError(f"probes: expected (Q={q}, nprobe) list numbers in [0, {len(lists)})")
+    for vectors, rows in lists:  # the C++ side reads these addresses as they are
+        if not (vectors.dtype == np.float32 and vectors.flags.c_contiguous and rows.dtype == np.int64
+                and rows.flags.c_contiguous and vectors.shape == (len(rows), d)):
+            raise ValueError("lists: expected C-contiguous float32 (n, D) vectors and int64 rows")
+    if alive is not None:
+        alive = np.ascontiguousarray(alive, bool)
+        top = max((int(rows.max()) for _, rows in lists if len(rows)), default=-1)
+        if top >= len(alive):
+            raise ValueError(f"alive: has {len(alive)} rows, the lists name row {top}")
+    addresses = [np.array([a.ctypes.data for a in arrays], np.uint64) for arrays in zip(*lists)]
+    sizes = np.array([len(rows) for _, rows in lists], np.int64)
+    scores, rows = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
+    _ext.cpp_module().ivf_scan(queries.ctypes.data, q, d, probes.ctypes.data, probes.shape[1],
+                               addresses[0].ctypes.data, addresses[1].ctypes.data,
+                               sizes.ctypes.data, 0 if alive is None else alive.ctypes.data, k,
+                               scores.ctypes.data, rows.ctypes.data)
+    return scores, rows
