@@ -69,11 +69,15 @@ def docs(tmp_path):
 
 
 def test_index_then_query_prints_scores_and_file_line_citations(docs, capsys, monkeypatch):
-    code, out = _run(["search", "index", str(docs), "--quiet"], capsys)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really")  # skipped, named, not fatal
+    code, out = _run(["search", "index", str(docs)], capsys)
     assert code == 0, out
-    assert "indexed: 3 added, 0 updated, 0 removed, 0 unchanged" in out
+    assert "indexed: 3 added, 0 updated, 0 removed, 0 unchanged, 1 unreadable" in out
+    assert "skipped broken.pdf: broken.pdf is not a readable PDF" in out
+    assert "index 4/4" in out  # the progress line
     assert f"{docs / '.hubkit-search' / 'store.sqlite'}" in out  # says what it wrote, where
-    assert sorted(p.name for p in docs.iterdir()) == [".hubkit-search", *sorted(DOCS)]
+    assert sorted(p.name for p in docs.iterdir()) == [".hubkit-search", "broken.pdf",
+                                                       *sorted(DOCS)]
     monkeypatch.chdir(docs)  # the store is found from the current folder
     code, out = _run(["search", "query", "how do I verify a derivative numerically", "-k",
                       "2"], capsys)
