@@ -247,7 +247,7 @@ def draw_negatives(target: int, k: int, table: np.ndarray, rng: LCG) -> list[int
 
 
 def sgd_step(w_in, w_out, inputs: list[int], target: int, negatives: list[int],
-             lr: float, compute_loss: bool = True) -> float:
+             lr: float) -> float:
     """One SGD step on one example; v is the mean of w_in[inputs]. Returns its loss.
 
     All gradients are taken at the old values, then applied (np.add.at adds
@@ -259,7 +259,7 @@ def sgd_step(w_in, w_out, inputs: list[int], target: int, negatives: list[int],
     w_out[target] -= lr * du_pos[0]
     np.subtract.at(w_out, negatives, lr * du_neg[0])
     np.subtract.at(w_in, inputs, lr * dv[0] / len(inputs))
-    return float(loss[0]) if compute_loss else 0.0
+    return float(loss[0])
 
 
 def train_sentence(w_in, w_out, kept: list[tuple[int, int]], cfg: Word2VecConfig,
