@@ -189,3 +189,18 @@ def test_writer_killed_at_a_random_moment_leaves_a_consistent_store(tmp_path):
         batches = sorted({int(p.split("-")[0][1:]) for p in store.documents()})
         assert batches == list(range(len(batches))) and len(batches) >= 5
         _assert_consistent(store, batches)
+
+
+def test_two_writers_at_once_queue_on_the_lock_and_lose_nothing(tmp_path):
+    Store(tmp_path, dim=DIM).close()
+    def script(w: int) -> str:  # WRITER, 15 batches, its own paths and vectors
+        return (WRITER.replace("range(1000)", "range(15)").replace("default_rng(0)",
+                f"default_rng({w + 1})").replace('f"b{batch}-{j}.txt"', f'f"w{w}-{{batch}}-{{j}}"'))
+
+    writers = [subprocess.Popen([sys.executable, "-c", script(w), str(tmp_path), "none", "-1"],
+                                stdout=subprocess.DEVNULL) for w in range(2)]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    with Store(tmp_path) as store:
+        assert len(store.documents()) == 2 * 15 * 4 and len(store) == store.rows == 360
+        for i, hits in enumerate(store.search(np.asarray(store.vectors()), k=1)):
+            assert hits[0].row == i and hits[0].score == pytest.approx(1.0, abs=1e-5)

@@ -238,7 +238,7 @@ def _print_index(report: IndexReport) -> None:
           + (f", {len(report.skipped)} unreadable" if report.skipped else "")
           + f" ({report.chunks} chunks embedded)")
     outputs = runlog.Outputs(report.db, "search")
-    outputs.add(sorted(p for p in report.db.iterdir() if p.is_file()))
+    outputs.add(sorted(p for p in report.db.iterdir() if p.is_file() and p.suffix != ".lock"))
     outputs.report()
     print(f'next: hubkit search query "..." --db {report.db}' if report.db.name != DB_FOLDER
           else 'next: hubkit search query "..." (from inside the indexed folder)')

@@ -18,7 +18,9 @@ truncates them before appending. Deleting a document deletes its rows in
 SQLite only; the vector rows become dead space that `compact()` reclaims by
 writing a new generation file and switching to it in one transaction.
 
-One writer at a time (this module takes no lock); any number of readers.
+Writers take an exclusive lock (`writer.lock`, flock) for a whole batch, so two
+processes adding at once queue instead of interleaving their vector appends;
+readers take no lock. A killed writer's lock is released by the OS.
 Vectors are stored as given: search uses the store's metric ("cosine" or "ip").
 
 Example:
@@ -33,6 +35,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -45,6 +49,7 @@ import numpy as np
 from hubkit.search.chunking import Chunk
 
 DB_FILE = "store.sqlite"
+LOCK_FILE = "writer.lock"
 METRICS = ("cosine", "ip")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -194,6 +199,16 @@ class Store:
     def _transaction(self):
         return _Transaction(self.db)
 
+    @contextlib.contextmanager
+    def _writing(self):
+        """Hold the store's writer lock (blocks while another process writes)."""
+        with open(self.path / LOCK_FILE, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     # ------------------------------------------------------------------ writing
 
     def _append_vectors(self, vectors: np.ndarray) -> int:
@@ -237,9 +252,10 @@ class Store:
         if not docs:
             return
         vectors = np.concatenate([np.asarray(d.vectors, np.float32) for d in docs])
-        first = self._append_vectors(vectors)
-        with self._transaction():
-            self._record(docs, first)
+        with self._writing():
+            first = self._append_vectors(vectors)
+            with self._transaction():
+                self._record(docs, first)
 
     def _check_document(self, doc: NewDocument) -> None:
         v = np.asarray(doc.vectors)
@@ -266,6 +282,10 @@ class Store:
 
     def compact(self) -> int:
         """Rewrite the vector file without dead rows; returns how many rows were dropped."""
+        with self._writing():
+            return self._compact()
+
+    def _compact(self) -> int:
         live = self.live_rows()
         dropped = self.rows - len(live)
         self._remove_stale_files()
