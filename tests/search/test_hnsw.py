@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_index import clustered, recall_at_k
 
 from hubkit import _ext
 from hubkit.search import hnsw
 from hubkit.search.index import FlatIndex, HNSWIndex
-
-from test_index import clustered, recall_at_k
 
 needs_cpp = pytest.mark.skipif(not hasattr(_ext.cpp_module(), "HNSWCore"),
                                reason="hubkit._C with HNSWCore is not built here")

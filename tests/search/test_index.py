@@ -20,7 +20,7 @@ def clustered(n: int, dim: int, seed: int, clusters: int = 40, noise: float = 0.
 def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
     """Mean fraction of each row of exact ids that found also holds."""
     k = exact.shape[1]
-    return float(np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact)]))
+    return float(np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)]))
 
 
 def make(kind: str, dim: int, metric: str = "cosine", train=None):
@@ -151,7 +151,8 @@ def test_bad_input_is_rejected_naming_the_argument(kind, call, message, data):
 
 
 def test_bad_constructor_arguments_name_the_argument():
-    for make_it, message in [(lambda: FlatIndex(0), "dim:"), (lambda: FlatIndex(4, "l2"), "metric:"),
+    for make_it, message in [(lambda: FlatIndex(0), "dim:"),
+                             (lambda: FlatIndex(4, "l2"), "metric:"),
                              (lambda: IVFFlatIndex(4, nlist=0), "nlist:"),
                              (lambda: HNSWIndex(4, M=1), "M:"),
                              (lambda: HNSWIndex(4, backend="cuda"), "backend:")]:

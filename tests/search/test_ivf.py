@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_index import clustered, recall_at_k
 
 from hubkit.search import ivf
 from hubkit.search.index import FlatIndex, IVFFlatIndex
 from hubkit.search.kmeans import kmeans, nearest_centroids
-
-from test_index import clustered, recall_at_k
 
 
 def test_nearest_centroids_is_the_l2_argmin(gen):

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_topk_similarity import _exact, _tied_inputs, assert_valid_topk
 
 import hubkit
 from hubkit._backend import triton_interpreted
-
-from test_topk_similarity import _exact, _tied_inputs, assert_valid_topk
 
 pytestmark = pytest.mark.triton
 

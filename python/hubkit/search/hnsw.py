@@ -75,10 +75,9 @@ class HNSWGraph:
         Dead nodes (alive[node] False) are walked through but never kept.
         """
         visited = set(entries)
-        sims = self._sims(q, entries)
-        cand = [(-s, n) for s, n in zip(sims.tolist(), entries)]  # max-heap by similarity
-        best = [(s, n) for s, n in zip(sims.tolist(), entries)
-                if alive is None or alive[n]]                     # min-heap: worst on top
+        seen = list(zip(self._sims(q, entries).tolist(), entries, strict=True))
+        cand = [(-s, n) for s, n in seen]                                # max-heap by similarity
+        best = [(s, n) for s, n in seen if alive is None or alive[n]]   # min-heap: worst on top
         heapq.heapify(cand)
         heapq.heapify(best)
         while len(best) > ef:
@@ -89,7 +88,7 @@ class HNSWGraph:
                 break  # the best unexplored candidate is worse than everything kept
             fresh = [n for n in self.links[c][layer] if n not in visited]
             visited.update(fresh)
-            for s, n in zip(self._sims(q, fresh).tolist(), fresh):
+            for s, n in zip(self._sims(q, fresh).tolist(), fresh, strict=True):
                 if len(best) < ef or s > best[0][0]:
                     heapq.heappush(cand, (-s, n))
                     if alive is None or alive[n]:
@@ -115,7 +114,7 @@ class HNSWGraph:
         links.append(node)
         if len(links) > self.max_links(layer):
             sims = self._sims(self.vectors[neighbour], links)
-            cands = sorted(zip(sims.tolist(), links), key=lambda t: (-t[0], t[1]))
+            cands = sorted(zip(sims.tolist(), links, strict=True), key=lambda t: (-t[0], t[1]))
             self.links[neighbour][layer] = self.select_neighbors(cands, self.max_links(layer))
 
     def insert(self, vector: np.ndarray, level: int) -> int:

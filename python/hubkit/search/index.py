@@ -130,7 +130,7 @@ class _Index:
         self._add_rows(x)
         self._ids = np.concatenate([self._ids, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), bool)])
-        self._row_of.update(zip(ids.tolist(), range(first, first + len(ids))))
+        self._row_of.update(zip(ids.tolist(), range(first, first + len(ids)), strict=True))
 
     def remove(self, ids) -> int:
         """Tombstone the stored vectors with these ids; returns how many were stored."""

@@ -112,18 +112,21 @@ def search_lists_cpp(queries: np.ndarray, probes: np.ndarray, lists, k: int,
     queries = np.ascontiguousarray(queries, np.float32)
     probes = np.ascontiguousarray(probes, np.int64)
     q, d = queries.shape
-    if probes.ndim != 2 or probes.shape[0] != q or not ((probes >= 0) & (probes < len(lists))).all():
+    in_range = ((probes >= 0) & (probes < len(lists))).all()
+    if probes.ndim != 2 or probes.shape[0] != q or not in_range:
         raise ValueError(f"probes: expected (Q={q}, nprobe) list numbers in [0, {len(lists)})")
     for vectors, rows in lists:  # the C++ side reads these addresses as they are
-        if not (vectors.dtype == np.float32 and vectors.flags.c_contiguous and rows.dtype == np.int64
-                and rows.flags.c_contiguous and vectors.shape == (len(rows), d)):
+        if not (vectors.dtype == np.float32 and vectors.flags.c_contiguous
+                and rows.dtype == np.int64 and rows.flags.c_contiguous
+                and vectors.shape == (len(rows), d)):
             raise ValueError("lists: expected C-contiguous float32 (n, D) vectors and int64 rows")
     if alive is not None:
         alive = np.ascontiguousarray(alive, bool)
         top = max((int(rows.max()) for _, rows in lists if len(rows)), default=-1)
         if top >= len(alive):
             raise ValueError(f"alive: has {len(alive)} rows, the lists name row {top}")
-    addresses = [np.array([a.ctypes.data for a in arrays], np.uint64) for arrays in zip(*lists)]
+    addresses = [np.array([a.ctypes.data for a in arrays], np.uint64)  # vectors, rows
+                 for arrays in zip(*lists, strict=True)]
     sizes = np.array([len(rows) for _, rows in lists], np.int64)
     scores, rows = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
     _ext.cpp_module().ivf_scan(queries.ctypes.data, q, d, probes.ctypes.data, probes.shape[1],
