@@ -67,7 +67,7 @@ axes[1].legend(); plt.show()
 folder = mnist.digits_as_idx(tempfile.mkdtemp())
 images = mnist.read_idx(folder / "train-images-idx3-ubyte")
 print(images.shape, images.dtype)
-out = mnist.train(mnist.MnistConfig(epochs=3), folder)
+out = mnist.train(mnist.MnistConfig(epochs=2), folder)
 print([round(r["test_accuracy"], 3) for r in out["history"]])
 
 # %%
@@ -85,7 +85,7 @@ plt.show()
 
 # %%
 print("max |manual - autograd|:", torch_mlp.manual_vs_autograd())
-run = torch_mlp.train(epochs=3, manual=True)
+run = torch_mlp.train(epochs=2, manual=True)
 print("PyTorch MLP test accuracy per epoch:", np.round(run["test_accuracy"], 3))
 device = "cuda" if torch.cuda.is_available() else "cpu"
 prof = profiling.profile_mlp(device, batch=64, width=64, steps=2)

@@ -107,3 +107,21 @@ def test_naive_bayes_agrees_with_sklearn_on_shipped_wine():
     assert out["agreement"] == 1.0
     assert out["ours_accuracy"] == pytest.approx(out["sklearn_accuracy"])
     assert out["max_proba_diff"] < 1e-6
+
+
+def test_every_figure_of_parts_1_to_3_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from hubkit.basics import studies
+
+    f = lambda p: float(p[0] ** 2 + 3 * p[1] ** 2)  # noqa: E731
+    grad = lambda p: np.array([2 * p[0], 6 * p[1]])  # noqa: E731
+    written = [
+        linalg.plot_linear_map(np.array([[2.0, 0.5], [0.5, 1.0]]), tmp_path / "map.png"),
+        probability.plot_distributions(tmp_path / "dist.png"),
+        studies.plot_gradient_field(f, grad, tmp_path / "field.png"),
+        studies.plot_step_sizes({0.1: np.array([1.0, 0.5]), 0.4: np.array([1.0, 2.0])},
+                                tmp_path / "steps.png"),
+        studies.plot_curves({"SGD": np.array([1.0, 0.5])}, tmp_path / "race.png", "race"),
+        studies.plot_regularization(studies.regularization_study(), tmp_path / "reg.png"),
+    ]
+    assert all(p.stat().st_size > 1000 for p in written)

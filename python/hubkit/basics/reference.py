@@ -11,6 +11,10 @@ lives in its own small module:
 - schedules:       step, cosine-annealing and warmup learning-rate schedules
 
 Every one is tested against torch (or NumPy) as the oracle in tests/basics/.
+The rest of Parts 1-3 lives beside them, imported by name: linalg and
+recommender (1.1), probability and naive_bayes (1.3), pytools (2.1),
+numpy_drills, dataprep and dashboard (2.2), perceptron (3.1), tensorlib and
+mnist (3.2), torch_mlp and profiling (3.3), studies (the figures of 1.2 and 3.4).
 
 Example:
     >>> import numpy as np
