@@ -31,6 +31,7 @@ import copy
 import importlib.util
 import json
 import os
+import random
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -94,6 +95,9 @@ class ClassifyConfig:
     prompt_tokens: int = 8
     methods: tuple[str, ...] = ("full", "lora", "prompt")
     seed: int = 0
+    data: str | None = None
+    """Labelled data instead of the built-in set: an IMDB-layout folder or a CSV/TSV file
+    with text and label columns; n_examples of it are drawn (seeded)."""
 
 
 class SentenceClassifier(nn.Module):
@@ -268,6 +272,18 @@ def describe(r: MethodResult) -> str:
             f"final loss {r.final_loss:.3f}")
 
 
+def labelled_pairs(cfg: ClassifyConfig) -> tuple[list, list]:
+    """(train, test) (text, label) pairs: the built-in set, or n_examples drawn from cfg.data."""
+    if cfg.data is None:
+        return datasets.split(datasets.sentiment_dataset(cfg.n_examples, cfg.seed))
+    path = Path(cfg.data)
+    pairs = (datasets.load_imdb_folder(path, "train") if path.is_dir()
+             else datasets.load_text_label_file(path))
+    # subtle: IMDB lists every negative review before the positives; shuffle before cutting.
+    random.Random(cfg.seed).shuffle(pairs)
+    return datasets.split(pairs[:cfg.n_examples])
+
+
 def compare_methods(cfg: ClassifyConfig | None = None,
                     progress: runlog.Progress | None = None) -> list[MethodResult]:
     """Full fine-tuning, LoRA and prompt tuning on the built-in sentiment set.
@@ -276,7 +292,7 @@ def compare_methods(cfg: ClassifyConfig | None = None,
     kept line per method.
     """
     cfg = cfg or ClassifyConfig()
-    train, test = datasets.split(datasets.sentiment_dataset(cfg.n_examples, cfg.seed))
+    train, test = labelled_pairs(cfg)
     tokenizer, encoder = load_minilm(cfg.num_layers)
     results = []
     for method in cfg.methods:
@@ -342,7 +358,7 @@ def _quiet_transformers() -> None:
 def _main_classify(args, out: runlog.Outputs) -> None:
     require_minilm()  # before anything is trained or written
     _quiet_transformers()
-    cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers)
+    cfg = ClassifyConfig(steps=args.steps, num_layers=args.num_layers, data=args.data)
     total = len(cfg.methods) * cfg.steps
     with runlog.tracker(args, out) as track:  # after the checks: a missing package writes nothing
         track.config(asdict(cfg))
@@ -410,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"optimizer steps per method (default: {ClassifyConfig.steps})")
     c.add_argument("--num-layers", type=int, default=None,
                    help="keep only the first N of MiniLM's 6 layers (default: all)")
+    c.add_argument("--data", default=None,
+                   help="an IMDB-layout folder (train/pos, train/neg) or a CSV/TSV file with "
+                        "text,label columns (default: the built-in sentiment set)")
     g = runlog.add_arguments(sub.add_parser(
         "gpt2", help="GPT-2 domain fine-tuning (tiny offline model by default)",
         description="Train GPT-2 on domain text; write metrics.json and the LoRA adapter "
