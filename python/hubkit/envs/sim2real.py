@@ -50,7 +50,7 @@ class Perturbations:
 
     @classmethod
     def symmetric(cls, size: float, max_delay: int = 2, noise: float = 0.05) -> Perturbations:
-        """Gain in (1 - size, 1 + size), delay in [0, round(size * max_delay)], noise size * noise."""
+        """Gain (1 - size, 1 + size), delay [0, round(size * max_delay)], noise size * noise."""
         if not 0 <= size < 1:
             raise ValueError(f"size must be in [0, 1), got {size}")
         return cls(gain=(1.0 - size, 1.0 + size), delay=(0, round(size * max_delay)),
@@ -127,7 +127,7 @@ class Perturbed:
         return {**infos, "actuator_gain": self.gains.copy(), "action_delay": self.delays.copy()}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Draw (gain, delay) for every env, reset; infos gain "actuator_gain", "action_delay" (N,)."""
+        """Draw (gain, delay) for every env, reset; infos add "actuator_gain", "action_delay"."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         for i in range(self.num_envs):
