@@ -19,7 +19,7 @@ import torch
 
 from hubkit.check import CheckContext, CustomSpec
 
-COMMON = ["system", "service", "data", "value", "report", "team", "time", "user"]
+COMMON = ["the", "system", "service", "data", "value", "report", "team", "time", "user"]
 RARE = ["zephyr", "quasar", "nimbus", "fjord", "kestrel", "obsidian", "sorrel", "tundra"]
 
 
@@ -29,9 +29,13 @@ def corpus(rng: random.Random, n: int) -> tuple[list[str], int, str, str]:
     chunks = [" ".join(rng.choice(COMMON) for _ in range(rng.randint(8, 15))) + "."
               for _ in range(n)]
     fact = rng.randrange(n)
-    chunks[fact] = f"The {name} service reports the value {number} to the team."
+    chunks[fact] = f"The {name} service will report the value {number}."
     distractor = (fact + 1 + rng.randrange(n - 1)) % n
-    chunks[distractor] = "The service reports the value to the team. " * 4
+    # subtle: the distractor is the question's common words, repeated: with raw counts it
+    # is the closest chunk; only idf lets the one rare word (the name) decide. Simulated
+    # over 3000 seeds (10-15 chunks): the solution ranks the fact first in all of them,
+    # raw counts in none.
+    chunks[distractor] = "the service value report " * 4
     return chunks, fact, f"Which value does the {name} service report?", number
 
 
@@ -93,7 +97,7 @@ def _check_answer(learner, ctx: CheckContext, chunks, fact: int, question: str,
 def check(learner, ctx: CheckContext) -> None:
     rng = random.Random(int(torch.randint(0, 2**31 - 1, (), generator=ctx.gen)))
     for _ in range(2 if ctx.fast else 6):
-        chunks, fact, question, number = corpus(rng, rng.randint(7, 15))
+        chunks, fact, question, number = corpus(rng, rng.randint(10, 15))
         _check_index(learner, ctx, chunks)
         _check_search(learner, ctx, chunks, fact, question, rng.randint(2, 4))
         _check_answer(learner, ctx, chunks, fact, question, number)

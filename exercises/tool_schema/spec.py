@@ -32,7 +32,10 @@ def make_tool(rng: random.Random) -> tuple[str, str, dict]:
     name = rng.choice(["convert", "lookup", "schedule", "resize", "rank"]) + str(rng.randint(0, 99))
     params = {f"{w}{i}": rng.choice(list(TYPES)) for i, w in enumerate(
         rng.sample(["size", "unit", "mode", "count", "tags", "rate", "label"], rng.randint(2, 4)))}
-    n_required = rng.randint(1, len(params))
+    # subtle: every tool has a numeric parameter (True must be refused there) and an
+    # optional one (a default must not be required), so each wrong version meets its case.
+    params[next(iter(params))] = rng.choice(["int", "float", "list[int]"])
+    n_required = rng.randint(1, len(params) - 1)
     sig = []
     for i, (p, t) in enumerate(params.items()):
         sig.append(f"{p}: {t}" + ("" if i < n_required else f" = {TYPES[t](rng)!r}"))
