@@ -57,3 +57,9 @@ def test_host_cannot_write_outside_the_scratch_folder_either(box):
 
     with pytest.raises(PathRefused):
         box.write("../elsewhere.py", "x = 1")
+
+
+def test_wall_clock_limit_stops_a_sleeping_program(tmp_path):
+    box = PythonSandbox(tmp_path, time_s=5, wall_s=1)
+    r = box.run("import time\ntime.sleep(30)\nprint('woke')")
+    assert r.timed_out and "woke" not in r.stdout

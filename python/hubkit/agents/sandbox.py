@@ -5,7 +5,7 @@ What is enforced, and by whom (Linux; `SandboxResult.enforced` reports what a ru
 | limit | how | level |
 | --- | --- | --- |
 | CPU time | RLIMIT_CPU (SIGXCPU) | kernel |
-| wall-clock time | the parent kills the process group after `time_s` + 1 s | parent |
+| wall-clock time | the parent kills the process group after `wall_s` | parent |
 | memory | RLIMIT_AS (address space): a bigger allocation raises MemoryError | kernel |
 | output | stdout/stderr go to files capped by RLIMIT_FSIZE (writes past it fail) | kernel |
 | network | a new user + network namespace (no interface up) | kernel, when the kernel allows |
@@ -95,16 +95,20 @@ class PythonSandbox:
 
     Args:
         scratch: the folder the code runs in and may write to (default: a new temporary one).
-        time_s: CPU and wall-clock seconds per run.
+        time_s: CPU seconds per run.
+        wall_s: wall-clock seconds per run (default 3 * time_s + 1: a busy machine
+            must not kill a program that is waiting for a core, not looping).
         memory_mb: address space the process may map.
         output_bytes: most bytes kept of stdout, and of stderr.
     """
 
     def __init__(self, scratch: str | Path | None = None, time_s: float = 5.0,
-                 memory_mb: int = 512, output_bytes: int = 20_000) -> None:
+                 memory_mb: int = 512, output_bytes: int = 20_000,
+                 wall_s: float | None = None) -> None:
         self.scratch = Path(scratch or tempfile.mkdtemp(prefix="hubkit-sandbox-")).resolve()
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.time_s, self.memory_mb, self.output_bytes = time_s, memory_mb, output_bytes
+        self.wall_s = wall_s if wall_s is not None else 3 * time_s + 1
         self.enforced = _kernel_guards()
 
     def write(self, name: str, text: str) -> Path:
@@ -132,7 +136,7 @@ class PythonSandbox:
         proc = subprocess.Popen(cmd, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
                                 stdout=stdout, stderr=stderr, preexec_fn=self._confine)
         try:
-            return proc.wait(timeout=self.time_s + 1.0), False
+            return proc.wait(timeout=self.wall_s), False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             return proc.wait(), True
