@@ -123,3 +123,16 @@ def test_regularization_study_and_schedules():
     curves = studies.schedule_curves(total=50, warmup=5, base_lr=1.0)
     wc = curves["warmup + cosine"]
     assert wc.argmax() == 5 and wc[-1] == pytest.approx(0.0) and wc[0] == pytest.approx(1 / 3)
+
+
+def test_every_basics_script_logs_through_runlog():
+    from pathlib import Path
+
+    import hubkit.basics
+
+    scripts = [p for p in Path(hubkit.basics.__file__).parent.glob("*.py")
+               if '__name__ == "__main__"' in p.read_text()]
+    assert [p.name for p in scripts] == ["mnist.py"]
+    for p in scripts:
+        text = p.read_text()
+        assert text.rstrip().endswith("runlog.run_main(main)") and "runlog.tracker(" in text
