@@ -18,7 +18,8 @@ pytest-benchmark files get it from `benchmarks/conftest.py`. Any other command
 
 which runs the command and then stamps every new file in `--out`: a
 `provenance` key in JSON objects, a section at the end of Markdown, text chunks
-in PNG, a `<file>.provenance.json` beside anything else.
+in PNG, a `<file>.provenance.json` beside anything else, and the folder's own
+`provenance.json`.
 """
 
 from __future__ import annotations
@@ -270,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     for f in sorted(args.out.rglob("*")) if args.out.exists() else []:
         if f.is_file() and before.get(f) != f.stat().st_mtime:
             print(f"stamped {stamp(f, info)}")
+    if args.out.is_dir():  # the run folder's own record, which the provenance test reads
+        (args.out / "provenance.json").write_text(json.dumps(info, indent=2) + "\n")
+        print(f"wrote {args.out / 'provenance.json'}")
     return code
 
 
