@@ -31,7 +31,9 @@ def test_transitions_skip_next_step_resets():
 
 def test_cli_writes_results_and_plot(tmp_path):
     pytest.importorskip("matplotlib")
-    main(["--out", str(tmp_path), "--trials", "1", "--steps", "20", "--quiet"])
+    main(["--out", str(tmp_path), "--trials", "1", "--steps", "20", "--noises", "0", "0.01",
+          "--quiet"])
     rows = json.loads((tmp_path / "results.json").read_text())["trials"]
-    assert len(rows) == 1 and max(rows[0]["relative_error"]) < 0.05
+    assert len(rows) == 2 and max(rows[0]["relative_error"]) < 1e-3
+    assert max(rows[1]["relative_error"]) > max(rows[0]["relative_error"])  # noise costs
     assert (tmp_path / "sysid.png").read_bytes()[:4] == b"\x89PNG"

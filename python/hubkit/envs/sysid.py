@@ -12,8 +12,8 @@ a nonlinear least-squares problem in three unknowns, solved by
 `scipy.optimize.least_squares` (trust region, finite-difference Jacobian).
 The residual is one-step, so errors never compound along the trajectory.
 
-Run: `python -m hubkit.envs.sysid --out runs/sysid` (a few seconds; writes
-results.json and a bar chart of true against identified scales).
+Run: `python -m hubkit.envs.sysid --out runs/sysid` (about a minute; writes
+results.json and the identification error against sensor noise, sysid.png).
 
 Shapes: T transitions; qpos (T, nq), qvel (T, nv), actions (T, nu); theta (3,).
 """
@@ -47,10 +47,11 @@ class Transitions:
     next_qvel: np.ndarray
 
 
-def collect(spec: TaskSpec, scales, steps: int, seed: int = 0) -> Transitions:
+def collect(spec: TaskSpec, scales, steps: int, seed: int = 0, noise: float = 0.0) -> Transitions:
     """Run random actions on a reference env with these (mass, friction, damping) scales.
 
-    Steps that are NEXT_STEP resets are left out (no physics ran in them).
+    Steps that are NEXT_STEP resets are left out (no physics ran in them);
+    `noise` adds N(0, noise^2) sensor noise to every logged qpos and qvel entry.
     """
     ranges = DynamicsRanges(*((float(s), float(s)) for s in scales))
     env = ReferenceVectorEnv(spec, 1, seed=seed, dynamics=ranges, dynamics_seed=seed)
@@ -62,7 +63,10 @@ def collect(spec: TaskSpec, scales, steps: int, seed: int = 0) -> Transitions:
         env.step(a)
         if before is not None:
             rows.append((*before, a[0], data.qpos.copy(), data.qvel.copy()))
-    return Transitions(*(np.array(col) for col in zip(*rows, strict=True)))
+    cols = [np.array(col) for col in zip(*rows, strict=True)]
+    for j in (0, 1, 3, 4):  # states, not actions
+        cols[j] = cols[j] + noise * rng.standard_normal(cols[j].shape)
+    return Transitions(*cols)
 
 
 def residuals(theta: np.ndarray, spec: TaskSpec, sampler: DynamicsSampler, model, data,
@@ -109,40 +113,50 @@ class SysIdConfig:
     """Logged env steps per trial (random actions)."""
     size: float = 0.4
     """True scales are drawn from [1 - size, 1 + size]."""
+    noises: tuple[float, ...] = (0.0, 1e-3, 1e-2)
+    """Sensor noise std on the logged states; every trial is identified at each."""
     seed: int = 0
 
 
 def run(cfg: SysIdConfig, progress=None) -> list[dict]:
-    """Identify `cfg.trials` random robots; one dict per trial with true, found, error."""
+    """Identify `cfg.trials` random robots at each noise level; one dict per (trial, noise)."""
     spec = task_spec(cfg.task)
     rng = np.random.default_rng(cfg.seed)
     rows = []
     for k in range(cfg.trials):
         true = rng.uniform(1 - cfg.size, 1 + cfg.size, 3)
-        found, rms = identify(spec, collect(spec, true, cfg.steps, seed=cfg.seed + k))
-        err = np.abs(found - true) / true
-        rows.append({"true": true.tolist(), "found": found.tolist(),
-                     "relative_error": err.tolist(), "rms_residual": rms})
+        for noise in cfg.noises:
+            tr = collect(spec, true, cfg.steps, seed=cfg.seed + k, noise=noise)
+            found, rms = identify(spec, tr)
+            err = np.abs(found - true) / true
+            rows.append({"noise": noise, "true": true.tolist(), "found": found.tolist(),
+                         "relative_error": err.tolist(), "rms_residual": rms})
         if progress is not None:
             progress.update(max_rel_error=float(err.max()))
     return rows
 
 
+def mean_errors(rows: list[dict]) -> dict[float, list[float]]:
+    """Mean relative error of (mass, friction, damping) at each noise level."""
+    noises = sorted({r["noise"] for r in rows})
+    return {n: np.mean([r["relative_error"] for r in rows if r["noise"] == n], 0).tolist()
+            for n in noises}
+
+
 def plot(rows: list[dict], path: str) -> str:
-    """True against identified scale, one point per trial and parameter (PNG)."""
+    """Mean relative error of each identified scale against sensor noise (PNG, log-log)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    table = mean_errors(rows)
+    noises = [max(n, 1e-5) for n in table]  # noise 0 drawn at 1e-5 on the log axis
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
     for j, name in enumerate(("mass", "friction", "damping")):
-        ax.scatter([r["true"][j] for r in rows], [r["found"][j] for r in rows], label=name)
-    lo = min(min(r["true"] + r["found"]) for r in rows)
-    hi = max(max(r["true"] + r["found"]) for r in rows)
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-    ax.set_xlabel("true scale")
-    ax.set_ylabel("identified scale (least squares)")
+        ax.loglog(noises, [max(e[j], 1e-16) for e in table.values()], marker="o", label=name)
+    ax.set_xlabel("sensor noise std on logged qpos, qvel (0 drawn at 1e-5)")
+    ax.set_ylabel("mean relative error")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -158,6 +172,8 @@ def build_parser():
     p.add_argument("--trials", type=int, default=SysIdConfig.trials)
     p.add_argument("--steps", type=int, default=SysIdConfig.steps)
     p.add_argument("--size", type=float, default=SysIdConfig.size)
+    p.add_argument("--noises", type=float, nargs="+", default=list(SysIdConfig.noises),
+                   help="sensor noise std levels")
     p.add_argument("--seed", type=int, default=SysIdConfig.seed)
     return p
 
@@ -167,18 +183,20 @@ def main(argv: list[str] | None = None) -> None:
     from hubkit import runlog
 
     args = build_parser().parse_args(argv)
-    cfg = SysIdConfig(args.task, args.trials, args.steps, args.size, args.seed)
+    cfg = SysIdConfig(args.task, args.trials, args.steps, args.size, tuple(args.noises),
+                      args.seed)
     outputs = runlog.Outputs(args.out, args._run_name)
     with runlog.tracker(args, outputs) as track, \
             runlog.Progress(cfg.trials, "trial", enabled=not args.quiet, tracker=track) as bar:
         rows = run(cfg, progress=bar)
-    errors = np.array([r["relative_error"] for r in rows])
-    summary = {"config": asdict(cfg), "trials": rows,
-               "mean_relative_error": dict(zip(("mass", "friction", "damping"),
-                                               errors.mean(0).round(6).tolist(), strict=True))}
+    table = {str(n): dict(zip(("mass", "friction", "damping"), e, strict=True))
+             for n, e in mean_errors(rows).items()}
+    summary = {"config": asdict(cfg), "mean_relative_error_by_noise": table, "trials": rows}
     outputs.path("results.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot(rows, str(outputs.path("sysid.png")))
-    print("mean relative error:", summary["mean_relative_error"])
+    for noise, errs in table.items():
+        print(f"noise {noise}: mean relative error " +
+              ", ".join(f"{k} {v:.2e}" for k, v in errs.items()))
     outputs.report()
 
 
