@@ -73,7 +73,8 @@ def test_probability_matches_scipy():
     stats = pytest.importorskip("scipy.stats")
     x = np.array([0.3, -1.2, 2.0])
     assert np.allclose(probability.gaussian_logpdf(x, 0.5, 1.7), stats.norm.logpdf(x, 0.5, 1.7))
-    assert np.allclose(probability.bernoulli_logpmf([0, 1], 0.3), stats.bernoulli.logpmf([0, 1], 0.3))
+    assert np.allclose(probability.bernoulli_logpmf([0, 1], 0.3),
+                       stats.bernoulli.logpmf([0, 1], 0.3))
     p, q = np.array([0.2, 0.0, 0.8]), np.array([0.3, 0.3, 0.4])
     assert probability.entropy(p) == pytest.approx(stats.entropy(p))
     assert probability.kl_divergence(p, q) == pytest.approx(stats.entropy(p, q))

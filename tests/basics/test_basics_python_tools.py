@@ -1,4 +1,4 @@
-"""Part 2 references: typed tools (mypy), broadcasting drills, the pandas pipeline, the dashboard."""
+"""Part 2 references: typed tools (mypy), broadcasting drills, pandas pipeline, dashboard."""
 
 import json
 import subprocess

@@ -7,8 +7,6 @@ timing assert): all eight together take about 2 minutes on 2 CPU cores.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest

@@ -13,7 +13,7 @@ def perceptron_fit(X, y, epochs):
     w, b = np.zeros(X.shape[1]), 0.0
     for _ in range(epochs):
         mistakes = 0
-        for xi, yi in zip(X, y):
+        for xi, yi in zip(X, y, strict=True):
             if yi * (xi @ w + b) <= 0:
                 w = w + yi * xi
                 b = b + yi
@@ -35,7 +35,7 @@ def mlp_forward(x, weights, biases):
     """Logits of an MLP: relu(h @ W + b) for each layer but the last, which stays linear."""
     # BEGIN SOLUTION
     h = x
-    for i, (w, b) in enumerate(zip(weights, biases)):
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         h = h @ w + b
         if i < len(weights) - 1:
             h = relu(h)

@@ -46,7 +46,8 @@ def read_idx(path: str | Path) -> np.ndarray:
 
     Example:
         >>> import tempfile, pathlib
-        >>> p = write_idx(pathlib.Path(tempfile.mkdtemp()) / "x.idx", np.arange(6, dtype=np.uint8).reshape(2, 3))
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> p = write_idx(folder / "x.idx", np.arange(6, dtype=np.uint8).reshape(2, 3))
         >>> read_idx(p).tolist()
         [[0, 1, 2], [3, 4, 5]]
     """

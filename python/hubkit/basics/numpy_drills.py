@@ -47,7 +47,8 @@ def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
     """
     labels = np.asarray(labels)
     if labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise ValueError(f"labels: expected values in [0, {k}), got [{labels.min()}, {labels.max()}]")
+        raise ValueError(f"labels: expected values in [0, {k}), "
+                         f"got [{labels.min()}, {labels.max()}]")
     return (labels[:, None] == np.arange(k)[None, :]).astype(np.float64)
 
 

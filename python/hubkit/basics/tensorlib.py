@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 
-
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` down to `shape`, undoing NumPy broadcasting.
 
