@@ -1,6 +1,6 @@
 """GAE over a (T, N) rollout: hubkit's C++ sweep vs the reference Python loop over time.
 
-Providers, same float32 inputs, episodes ending about one step in fifty:
+Providers, same float32 inputs (bool dones), episodes ending about one step in fifty:
     hubkit-cpp        hubkit.rl.gae(..., backend="cpp")  (csrc/gae/gae.cpp)
     hubkit-reference  hubkit.rl.gae(..., backend="reference")  (a torch loop over T)
 
@@ -24,7 +24,7 @@ SHAPES = [(2048, 64), (128, 8)]  # (T, N): PPO on MuJoCo, PPO on CartPole
 def _inputs(t: int, n: int):
     gen = torch.Generator().manual_seed(0)
     rewards, values = torch.randn(t, n, generator=gen), torch.randn(t, n, generator=gen)
-    dones = (torch.rand(t, n, generator=gen) < 0.02).float()
+    dones = torch.rand(t, n, generator=gen) < 0.02  # bool, as a rollout passes them
     return rewards, values, dones, torch.randn(n, generator=gen)
 
 

@@ -75,6 +75,8 @@ def _check(rewards, values, dones, last_value, gamma, lam) -> None:
 
 def _as_mask(dones: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """dones (bool, integer or float 0/1) as `dtype`; ValueError for other values."""
+    if dones.dtype == torch.bool:  # what a rollout passes: nothing to check
+        return dones.to(dtype)
     d = dones.to(dtype)
     if not bool(((d == 0) | (d == 1)).all()):
         raise ValueError("dones: expected only 0/1 (or bool) values")
