@@ -124,3 +124,11 @@ def test_batch_that_does_not_split_over_processes_names_batch_size():
 
     with pytest.raises(ValueError, match="batch_size"):
         distributed.shard(torch.zeros(5, 3), distributed.World(rank=0, size=2))
+
+
+def test_each_process_takes_its_own_slice_of_the_global_batch():
+    from hubkit.lm import distributed
+
+    batch = torch.arange(8).view(4, 2)
+    halves = [distributed.shard(batch, distributed.World(rank=r, size=2)) for r in (0, 1)]
+    assert torch.equal(torch.cat(halves), batch) and halves[1].tolist() == [[4, 5], [6, 7]]
