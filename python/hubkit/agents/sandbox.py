@@ -16,7 +16,7 @@ What is enforced, and by whom (Linux; `SandboxResult.enforced` reports what a ru
 
 "Python" means Python-level: native code (a C extension the sandboxed code can load)
 could bypass it. The kernel-level limits hold regardless. The namespace and
-Landlock calls are hubkit.check.sandbox's, the ones the checker uses for
+Landlock calls are hubkit._confine's, the ones the checker uses for
 learners' code (shared, not copied).
 
 Example:
@@ -143,7 +143,7 @@ class PythonSandbox:
 
     def _confine(self) -> None:
         """In the child, before exec: own process group, rlimits, namespaces, Landlock."""
-        from hubkit.check.sandbox import confine_writes, isolate_network
+        from hubkit._confine import confine_writes, isolate_network
 
         os.setsid()
         mem, cpu = self.memory_mb * 2**20, int(self.time_s) + 1
@@ -181,7 +181,7 @@ class PythonSandbox:
 
 def _kernel_guards() -> dict:
     """Which kernel-level guards this machine allows (tried once per sandbox)."""
-    from hubkit.check.sandbox import landlock_abi, namespaces_available
+    from hubkit._confine import landlock_abi, namespaces_available
 
     return {"time": "RLIMIT_CPU + wall-clock kill", "memory": "RLIMIT_AS",
             "output": "RLIMIT_FSIZE",
