@@ -13,19 +13,21 @@ ale_py are imported inside the functions.
 
 Shape legend: B batch, C stacked frames (4), H = W = 84, A actions.
 
-Run: `python -m hubkit.rl.atari --env ALE/Pong-v5 --steps 2000000` (hours on a CPU).
+Run: `python -m hubkit.rl.atari --env ALE/Pong-v5 --steps 2000000 --out runs/pong`
+(hours on a CPU).
 """
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hubkit import runlog
 from hubkit.rl.dqn import DQNConfig, TrainResult, train
 
 
@@ -149,21 +151,36 @@ def make_atari_env(env_id: str = "ALE/Pong-v5", frames: int = 4, episodic_life: 
     return gym.wrappers.FrameStackObservation(env, frames)
 
 
-def train_atari(cfg: DQNConfig | None = None) -> TrainResult:
+def train_atari(cfg: DQNConfig | None = None, progress: runlog.Progress | None = None
+                ) -> TrainResult:
     """DQN on an Atari game (cfg.env_id) with uint8 frames in the C++ replay buffer."""
     cfg = cfg or atari_config()
     return train(cfg, make_env=lambda: make_atari_env(cfg.env_id),
-                 make_q=lambda space, n: NatureCNN(n, space.shape[0]))
+                 make_q=lambda space, n: NatureCNN(n, space.shape[0]), progress=progress)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="DQN on Atari (hubkit.rl.atari)")
-    parser.add_argument("--env", default="ALE/Pong-v5")
-    parser.add_argument("--steps", type=int, default=2_000_000)
-    args = parser.parse_args()
-    result = train_atari(atari_config(env_id=args.env, total_steps=args.steps, verbose=True))
-    print(f"trained {result.steps} steps in {result.seconds:.0f} s")
+def main(argv: list[str] | None = None) -> None:
+    """Train DQN on an Atari game; write the Q-network and the log, with progress and ETA."""
+    p = runlog.parser("python -m hubkit.rl.atari", __doc__, "atari-dqn")
+    p.add_argument("--env", default="ALE/Pong-v5", help="an ALE id (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=2_000_000,
+                   help="env steps (default: %(default)s; hours on a CPU)")
+    p.add_argument("--seed", type=int, default=DQNConfig.seed)
+    args = p.parse_args(argv)
+    cfg = atari_config(env_id=args.env, total_steps=args.steps, seed=args.seed)
+    outputs = runlog.Outputs(args.out, args._run_name)
+    with runlog.quiet_third_party(), runlog.tracker(args, outputs) as track:
+        track.config(asdict(cfg))
+        with runlog.Progress(cfg.total_steps, "step", enabled=not args.quiet, tracker=track,
+                             track_every=1000) as bar:
+            result = train_atari(cfg, progress=bar)
+    torch.save(result.q.state_dict(), outputs.path("q_network.pt"))
+    with outputs.path("log.jsonl").open("w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in result.log)
+    print(f"trained {result.steps} steps in {result.seconds:.0f} s; mean greedy return "
+          f"{result.mean_return:.1f}")
+    outputs.report()
 
 
 if __name__ == "__main__":
-    main()
+    runlog.run_main(main)
