@@ -77,8 +77,13 @@ def monte_carlo_batch(buffer, cfg: ReinforceConfig) -> Batch:
 
 
 def gradient_variance(policy, batch: Batch, rows_by_env: list[torch.Tensor]) -> float:
-    """Mean over policy parameters of the variance of the per-env gradient estimates."""
-    params = [p for p in policy.actor.parameters()]
+    """Mean over policy parameters of the variance of the per-env gradient estimates.
+
+    NaN when fewer than two envs have a complete episode in the rollout.
+    """
+    if len(rows_by_env) < 2:
+        return float("nan")
+    params = list(policy.actor.parameters())
     grads = []
     for rows in rows_by_env:
         mb = batch.take(rows)
