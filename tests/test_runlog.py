@@ -6,6 +6,7 @@ import doctest
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,8 +86,23 @@ def test_run_main_turns_a_missing_optional_package_into_one_line_naming_the_extr
                                                     name="hubkit.nope")))
 
 
-MAINS = ["cnn.train", "attention.train", "peft.train", "rl.dqn", "envs.train", "rnn.train",
-         "tokenizers.train", "rl.qlearning"]
+def _scripts() -> list[str]:
+    """Every hubkit module runnable with `python -m` (a `__main__` guard), but the CLIs."""
+    import hubkit
+
+    root = Path(hubkit.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if 'if __name__ == "__main__":' in path.read_text():
+            found.append(".".join(path.relative_to(root).with_suffix("").parts))
+    return [m for m in found if m not in {"cli", "check.__init__", "__main__"}]
+
+
+MAINS = _scripts()
+
+
+def test_the_script_scan_finds_the_training_scripts():
+    assert {"cnn.train", "rl.dqn", "rl.atari", "rnn.train", "lm.train"} <= set(MAINS)
 
 
 @pytest.mark.parametrize("module", MAINS)

@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.save(result.q.state_dict(), outputs.path("q_network.pt"))
     with outputs.path("log.jsonl").open("w") as f:
         f.writelines(json.dumps(row) + "\n" for row in result.log)
-    print(f"trained {result.steps} steps in {result.seconds:.0f} s; mean greedy return "
-          f"{result.mean_return:.1f}")
+    score = (f"mean greedy return {result.mean_return:.1f}" if np.isfinite(result.mean_return)
+             else "not evaluated yet (too few steps)")
+    print(f"trained {result.steps} steps in {result.seconds:.0f} s; {score}")
     outputs.report()
 
 
