@@ -25,15 +25,21 @@ SHAPES = {
 ROUNDS = {"reference": 1}
 
 
+GPU = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
+                                         reason="needs a CUDA device")]
+
+
 def _providers(device: str):
-    names = ["torch"]
+    if device == "cuda":  # always listed (marked gpu): the GPU check's dry run collects them
+        return ["torch", "cuda"]
     avail = hubkit.ops.available_backends()
-    names += [b for b in (("cpp", "reference") if device == "cpu" else ("cuda",)) if b in avail]
-    return names
+    return ["torch"] + [b for b in ("cpp", "reference") if b in avail]
 
 
-CASES = [(d, s, m, p) for d in ("cpu", "cuda") for s in SHAPES for m in ("fwd", "fwd+bwd")
-         for p in (_providers(d) if d == "cpu" or torch.cuda.is_available() else [])]
+CASES = [pytest.param(d, s, m, p, id=f"{d}-{s}-{m}-{p}",
+                      marks=GPU if d == "cuda" else [])
+         for d in ("cpu", "cuda") for s in SHAPES for m in ("fwd", "fwd+bwd")
+         for p in _providers(d)]
 
 
 def _fn(provider, x, w, pad, mode):
@@ -53,8 +59,7 @@ def _fn(provider, x, w, pad, mode):
     return both
 
 
-@pytest.mark.parametrize("device,shape,mode,provider", CASES,
-                         ids=[f"{d}-{s}-{m}-{p}" for d, s, m, p in CASES])
+@pytest.mark.parametrize("device,shape,mode,provider", CASES)
 def test_conv2d(benchmark, sync, device, shape, mode, provider):
     n, c, k, h, wd, r, s, stride, pad = SHAPES[shape]
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
