@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -70,16 +71,27 @@ def test_unknown_backend_is_named():
 
 
 def test_training_releases_the_gil(topics):
-    big = corpus.build([s for s in topics.sentences() for _ in range(10)], min_count=1)
-    st = trainer.prepare(big, word2vec.Word2VecConfig(dim=64, epochs=1, threads=1,
+    big = corpus.build([s for s in topics.sentences() for _ in range(20)], min_count=1)
+    st = trainer.prepare(big, word2vec.Word2VecConfig(dim=100, epochs=1, threads=1, sample=0,
                                                       table_size=1000))
     sched = word2vec.Schedule(0.025, 0.0001, 0, len(big.ids))
-    inside, ticks = threading.Event(), []
-    worker = threading.Thread(target=lambda: (inside.set(), trainer.step_cpp(
-        st, range(len(big.offsets) - 1), sched), inside.clear()))
+    started, done, window, stamps = threading.Event(), threading.Event(), [], []
+
+    def work():
+        started.set()
+        window.append(time.perf_counter())
+        trainer.step_cpp(st, range(len(big.offsets) - 1), sched)
+        window.append(time.perf_counter())
+        done.set()
+
+    worker = threading.Thread(target=work)
     worker.start()
-    inside.wait()
-    while inside.is_set():
-        ticks.append(1)  # Python runs here only while C++ does not hold the GIL
-    worker.join()
-    assert len(ticks) > 1000
+    assert started.wait(timeout=60)
+    while not done.is_set():
+        stamps.append(time.perf_counter())
+    worker.join(timeout=60)
+    # subtle: Python may run up to a switch interval (5 ms) past the call's edges even if
+    # C++ held the GIL; only stamps well inside the call show that it was released.
+    t0, t1 = window
+    inside = [t for t in stamps if t0 + 0.02 < t < t1 - 0.02]
+    assert t1 - t0 > 0.1 and len(inside) > 100
