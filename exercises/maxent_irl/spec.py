@@ -48,7 +48,7 @@ def _call(ctx: CheckContext, fn, name: str, *args):
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     with ctx.guard():
         out = fn(*copies)
-    for i, (before, after) in enumerate(zip(args, copies)):
+    for i, (before, after) in enumerate(zip(args, copies, strict=True)):
         if isinstance(before, np.ndarray) and not np.array_equal(before, after):
             ctx.fail(f"{name}: your code modified its input argument {i + 1}")
     out = np.asarray(out, dtype=np.float64)
@@ -114,7 +114,8 @@ def _check_gradient(learner, ctx: CheckContext, c: dict) -> None:
     want = ref.irl_gradient(*args)
     got = _call(ctx, learner.irl_gradient, "irl_gradient", *args)
     if got.shape != want.shape:
-        ctx.fail(f"{c['name']}: irl_gradient returned shape {got.shape}, expected {want.shape} (F,)")
+        ctx.fail(f"{c['name']}: irl_gradient returned shape {got.shape}, expected "
+                 f"{want.shape} (F,)")
     if np.allclose(got, want, atol=1e-8):
         return
     if np.allclose(got, -want, atol=1e-8):
