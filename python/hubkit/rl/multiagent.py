@@ -64,8 +64,9 @@ def make_spread_envs(cfg: SpreadConfig):
 
 
 @torch.no_grad()
-def team_returns(policy, cfg: SpreadConfig, episodes: int, seed: int) -> np.ndarray:
-    """(episodes,) team returns of `policy` (deterministic), or of random actions if None."""
+def team_returns(policy, cfg: SpreadConfig, episodes: int, seed: int,
+                 deterministic: bool = True) -> np.ndarray:
+    """(episodes,) team returns of `policy` (its mode, or samples), or of random actions if None."""
     rng, out = np.random.default_rng(seed), []
     for e in range(episodes):
         env = CooperativeSpread(cfg.agents, cfg.size)
@@ -73,7 +74,7 @@ def team_returns(policy, cfg: SpreadConfig, episodes: int, seed: int) -> np.ndar
         total = 0.0
         while env.agents:
             x = torch.as_tensor(np.stack([obs[a] for a in env.agents]))  # (A, obs_dim)
-            acts = (policy.act(x, deterministic=True)[0].numpy() if policy is not None
+            acts = (policy.act(x, deterministic)[0].numpy() if policy is not None
                     else rng.integers(0, 5, len(env.agents)))
             obs, rewards, _, _, _ = env.step(dict(zip(env.agents, acts.tolist(), strict=True)))
             total += next(iter(rewards.values()))
