@@ -56,7 +56,7 @@ def call(learner, ctx: CheckContext, queries, centroids, keys, nprobe, k):
 
 
 def bench(ctx: CheckContext) -> Case:
-    return _case(ctx, 64, 64, 20000, 32, 8, 10)
+    return _case(ctx, 16, 16, 3000, 32, 4, 10)
 
 
 SPEC = OpSpec(

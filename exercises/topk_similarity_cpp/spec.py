@@ -48,8 +48,8 @@ def call(learner, ctx: CheckContext, queries, keys, k, metric):
 
 
 def bench(ctx: CheckContext) -> Case:
-    return Case("Q=64 N=20000 D=128 k=10 ip", {"queries": randn(ctx, 64, 128),
-                                               "keys": randn(ctx, 20000, 128), "k": 10,
+    return Case("Q=32 N=10000 D=128 k=10 ip", {"queries": randn(ctx, 32, 128),
+                                               "keys": randn(ctx, 10000, 128), "k": 10,
                                                "metric": "ip"}, reduction=128)
 
 
