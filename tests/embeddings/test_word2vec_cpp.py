@@ -65,6 +65,19 @@ def test_bad_corpus_is_refused_before_cpp_runs(tiny, change, error, match):
         trainer.train(_bad(tiny, **change), word2vec.Word2VecConfig(table_size=10))
 
 
+def test_settings_changed_after_construction_are_checked_again(tiny):
+    cfg = word2vec.Word2VecConfig(table_size=10)
+    cfg.window = 0  # would divide by zero in C++
+    with pytest.raises(ValueError, match="window"):
+        trainer.train(tiny, cfg)
+
+
+def test_a_sentence_range_past_the_corpus_is_refused(tiny):
+    st = trainer.prepare(tiny, word2vec.Word2VecConfig(table_size=10, threads=1))
+    with pytest.raises(ValueError, match="sentences"):
+        trainer.step_cpp(st, range(0, len(tiny.offsets) + 5), word2vec.Schedule(0.1, 0, 0, 1))
+
+
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="backend"):
         trainer.prepare(corpus.build([["a"]], 1), word2vec.Word2VecConfig(), backend="cuda")

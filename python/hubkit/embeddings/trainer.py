@@ -78,6 +78,7 @@ def prepare(corpus: Corpus, cfg: ref.Word2VecConfig, backend: str = "cpp",
     if backend not in BACKENDS:
         raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
     _check_corpus(corpus)
+    cfg.validate()  # again: a dataclass's fields can change after it was made
     threads = cfg.threads if backend == "cpp" else 1
     w_in, w_out = ref.init_vectors(len(corpus.words), cfg.dim, cfg.seed)
     # thread t starts from seed + t; one thread starts where the reference does
@@ -114,6 +115,9 @@ def _addr(a: np.ndarray) -> int:
 def step_cpp(st: _State, sentences: range, sched: ref.Schedule) -> tuple[float, int, int]:
     """Train sentences[first:last] in C++ (threads, GIL released): (loss sum, examples, words)."""
     c, cfg = st.corpus, st.cfg
+    if not 0 <= sentences.start <= sentences.stop <= len(c.offsets) - 1 or sentences.step != 1:
+        raise ValueError(f"sentences: need a range within 0..{len(c.offsets) - 1} with step 1, "
+                         f"got {sentences}")
     return _cpp_module().word2vec_train(
         _addr(c.ids), _addr(c.offsets), sentences.start, sentences.stop, _addr(st.keep),
         _addr(st.table), len(st.table), _addr(st.w_in), _addr(st.w_out), cfg.dim,

@@ -80,6 +80,10 @@ class Word2VecConfig:
     """Threads of the C++ trainer (the reference always uses one)."""
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting out of range (the C++ trainer trusts them)."""
         if self.mode not in ("skipgram", "cbow"):
             raise ValueError(f"mode: must be 'skipgram' or 'cbow', got {self.mode!r}")
         for name in ("dim", "window", "epochs", "table_size", "min_count", "threads"):
