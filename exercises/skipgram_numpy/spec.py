@@ -49,4 +49,5 @@ def check(learner, ctx: CheckContext) -> None:
     ctx.note("loss and the gradients of v, u_pos and u_neg match torch autograd")
 
 
-SPEC = CustomSpec(check=check, forbidden=("aten::log_sigmoid_forward", "aten::binary_cross_entropy_with_logits"))
+SPEC = CustomSpec(check=check, forbidden=("aten::log_sigmoid_forward",
+                                          "aten::binary_cross_entropy_with_logits"))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from embedding_corpora import topic_sentences
+
 from hubkit.embeddings import corpus
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubkit.embeddings import corpus, evaluate, word2vec
+from hubkit.embeddings import evaluate, word2vec
 
 TOPIC_A = ["list", "tuple", "append", "index", "slice", "sort"]
 TOPIC_B = ["socket", "server", "connect", "send", "port", "host"]

@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
+from embedding_corpora import separation, topic_config
 
 from hubkit import _ext
 from hubkit.embeddings import corpus, trainer, word2vec
-from embedding_corpora import separation, topic_config
 
 pytestmark = pytest.mark.skipif(
     _ext.cpp_module() is None or not hasattr(_ext.cpp_module(), "word2vec_train"),

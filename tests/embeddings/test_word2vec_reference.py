@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from embedding_corpora import separation, topic_config, topic_sentences
+
 from hubkit.embeddings import corpus, trainer, word2vec
 
 

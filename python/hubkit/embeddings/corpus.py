@@ -123,7 +123,8 @@ def folder_text(folder: str | Path) -> str:
     """Every .txt, .md, .rst and .py file under `folder`, sorted by path, as one text."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"corpus: {folder} is not a folder (or use 'pydoc', 'stdlib', 'python')")
+        raise FileNotFoundError(f"corpus: {folder} is not a folder "
+                                "(or use 'pydoc', 'stdlib', 'python')")
     files = sorted(p for p in folder.rglob("*") if p.suffix in TEXT_SUFFIXES and p.is_file())
     if not files:
         raise ValueError(f"corpus: no {', '.join(TEXT_SUFFIXES)} files under {folder}")

@@ -131,8 +131,9 @@ def adagrad_step(params: list[np.ndarray], acc: list[np.ndarray], rows, cols, x,
     return loss
 
 
-def train(corpus: Corpus, cfg: GloVeConfig = GloVeConfig(), on_epoch=None) -> GloVeModel:
+def train(corpus: Corpus, cfg: GloVeConfig | None = None, on_epoch=None) -> GloVeModel:
     """Fit GloVe to the corpus's co-occurrences; `on_epoch(epoch, loss)` after each epoch."""
+    cfg = cfg or GloVeConfig()
     rows, cols, x = cooccurrence(corpus, cfg.window)
     rng = np.random.default_rng(cfg.seed)
     v = len(corpus.words)
