@@ -41,16 +41,13 @@ PYBIND11_MODULE(_C, m) {
   m.def("conv2d_backward", &hubkit::conv2d_backward_cpu, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
         py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"));
-  m.def("lstm_forward", &hubkit::lstm_forward_cpu, release_gil(), py::arg("x"), py::arg("h0"),
-        py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("bias"), py::arg("y"),
-        py::arg("saved"), py::arg("T"), py::arg("B"), py::arg("I"), py::arg("H"),
-        py::arg("dtype"));
+  m.def("lstm_forward", &hubkit::lstm_forward_cpu, release_gil(), py::arg("gates"),
+        py::arg("h0"), py::arg("c0"), py::arg("w_hh"), py::arg("y"), py::arg("saved"),
+        py::arg("T"), py::arg("B"), py::arg("H"), py::arg("dtype"));
   m.def("lstm_backward", &hubkit::lstm_backward_cpu, release_gil(), py::arg("grad_y"),
-        py::arg("grad_hn"), py::arg("grad_cn"), py::arg("x"), py::arg("h0"), py::arg("c0"),
-        py::arg("w_ih"), py::arg("w_hh"), py::arg("y"), py::arg("saved"), py::arg("grad_x"),
-        py::arg("grad_h0"), py::arg("grad_c0"), py::arg("grad_w_ih"), py::arg("grad_w_hh"),
-        py::arg("grad_bias"), py::arg("T"), py::arg("B"), py::arg("I"), py::arg("H"),
-        py::arg("dtype"));
+        py::arg("grad_hn"), py::arg("grad_cn"), py::arg("c0"), py::arg("w_hh"),
+        py::arg("saved"), py::arg("dz"), py::arg("grad_h0"), py::arg("grad_c0"), py::arg("T"),
+        py::arg("B"), py::arg("H"), py::arg("dtype"));
   hubkit::replay::bind_replay(m);  // rl: ReplayCore (csrc/replay/replay_bind.cpp)
   hubkit::bpe::bind_bpe(m);  // tokenizers: bpe_train, BPEEncoder (csrc/bpe/bpe_bind.cpp)
   hubkit::word2vec::bind_word2vec(m);  // embeddings: word2vec_train (csrc/word2vec/)

@@ -1,8 +1,11 @@
-// A whole LSTM layer on the CPU: the input projection for every step as one GEMM,
-// then a recurrent loop whose step is fused (matmul with h_{t-1}, gate math, state
-// update in one pass over the weights).
+// The recurrent part of a whole LSTM layer on the CPU: a loop whose step is fused
+// (matmul with h_{t-1}, gate math, state update in one pass over the weights).
+// The whole-sequence GEMMs around it (the input projection x W_ih^T + bias before,
+// and grad_x, grad_W_ih, grad_W_hh, grad_bias after) are done by the caller
+// (python/hubkit/rnn/ops.py) with torch's BLAS, which beats hubkit::gemm on these
+// tall-skinny shapes (~1.6x for (T*B, 256) @ (256, 1024), 2 threads).
 //
-// Forward. gates = x W_ih^T + bias for all T*B rows at once (hubkit::gemm). Then one
+// Forward. gates = x W_ih^T + bias for all T*B rows comes in. Then one
 // OpenMP team lives for the whole sequence: thread t owns a slice of hidden units
 // and, at every step, computes the 4 gate rows of those units against h_{t-1},
 // applies sigmoid/tanh and writes c_t and h_t for them. Its slice of W_hh, packed
@@ -12,15 +15,15 @@
 //
 // Backward (BPTT). Per step, phase A (each thread, its own units): gate gradients
 // dz and the carried dc; barrier; phase B (same units as columns): dh_{t-1} =
-// dz W_hh. After the loop the weight and input gradients are three GEMMs over all
-// steps: grad_x = dZ W_ih, grad_W_ih = dZ^T x, grad_W_hh = dZ^T [h0; y[:-1]].
+// dz W_hh. The loop writes dZ (T*B, 4H) for the caller's GEMMs over all steps:
+// grad_x = dZ W_ih, grad_W_ih = dZ^T x, grad_W_hh = dZ^T [h0; y[:-1]].
 #include "lstm/lstm.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "common.h"
-#include "conv2d/gemm.h"
 #include "vector_math.h"
 
 #define HK_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -175,18 +178,11 @@ void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, const T*
 }
 
 template <typename T>
-void forward(const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* bias,
-             T* y, T* saved, const Dims& d) {
-  const std::int64_t rows = d.T * d.B, G = 4 * d.H;
-  std::vector<T> gates(rows * G, T(0));
-  if (bias)
-    for (std::int64_t r = 0; r < rows; ++r) std::copy(bias, bias + G, gates.data() + r * G);
-  // gates (T*B, 4H) += x (T*B, I) @ W_ih^T (I, 4H): every step's input projection at once.
-  gemm(rows, G, d.I, MatView<T>{x, d.I, 1}, MatView<T>{w_ih, 1, d.I}, gates.data(), G,
-       bias != nullptr, num_threads());
+void forward(const T* gates, const T* h0, const T* c0, const T* w_hh, T* y, T* saved,
+             const Dims& d) {
   const std::vector<T> wp = pack_recurrent(w_hh, d.H);
-  const int nt = team_size(G * d.H * d.B, d.blocks(kJB<T>));
-  forward_team(d, wp.data(), h0, c0, gates.data(), y, saved, nt);
+  const int nt = team_size(4 * d.H * d.H * d.B, d.blocks(kJB<T>));
+  forward_team(d, wp.data(), h0, c0, gates, y, saved, nt);
 }
 
 // -- backward ---------------------------------------------------------------------
@@ -288,86 +284,55 @@ void backward_team(const Dims& d, const T* gy, const T* c0, const T* saved, cons
   });
 }
 
-struct Grads {
-  std::uintptr_t x, h0, c0, w_ih, w_hh, bias;
-};
-
 template <typename T>
-void backward(const T* gy, const T* ghn, const T* gcn, const T* x, const T* h0, const T* c0,
-              const T* w_ih, const T* w_hh, const T* y, const T* saved, Grads out,
-              const Dims& d) {
+void backward(const T* gy, const T* ghn, const T* gcn, const T* c0, const T* w_hh,
+              const T* saved, T* dz, T* dh, T* dc, const Dims& d) {
   constexpr int KB = kKB<T>;
-  const std::int64_t G = 4 * d.H, rows = d.T * d.B, ld = (d.H + KB - 1) / KB * KB;
+  const std::int64_t G = 4 * d.H, ld = (d.H + KB - 1) / KB * KB;
   std::vector<T> wb(G * ld, T(0));  // W_hh with each row padded to ld columns
   for (std::int64_t j = 0; j < G; ++j) std::copy(w_hh + j * d.H, w_hh + (j + 1) * d.H, &wb[j * ld]);
-  std::vector<T> dz(rows * G);
-  T* dh = as_ptr<T>(out.h0);
-  T* dc = as_ptr<T>(out.c0);
   std::copy(ghn, ghn + d.B * d.H, dh);
   std::copy(gcn, gcn + d.B * d.H, dc);
   const int nt = team_size(G * d.H * d.B, (d.H + KB - 1) / KB);
-  backward_team(d, gy, c0, saved, wb.data(), ld, dh, dc, dz.data(), nt);
-  const int threads = num_threads();
-  const MatView<T> dzt{dz.data(), 1, G};  // dZ^T (4H, T*B)
-  gemm(rows, d.I, G, MatView<T>{dz.data(), G, 1}, MatView<T>{w_ih, d.I, 1}, as_ptr<T>(out.x),
-       d.I, false, threads);
-  gemm(G, d.I, rows, dzt, MatView<T>{x, d.I, 1}, as_ptr<T>(out.w_ih), d.I, false, threads);
-  gemm(G, d.H, d.B, dzt, MatView<T>{h0, d.H, 1}, as_ptr<T>(out.w_hh), d.H, false, threads);
-  if (d.T > 1)
-    gemm(G, d.H, rows - d.B, MatView<T>{dz.data() + d.B * G, 1, G}, MatView<T>{y, d.H, 1},
-         as_ptr<T>(out.w_hh), d.H, true, threads);
-  if (out.bias) {
-    T* gb = as_ptr<T>(out.bias);
-    std::fill(gb, gb + G, T(0));
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t j = 0; j < G; ++j) gb[j] += dz[r * G + j];
-  }
+  backward_team(d, gy, c0, saved, wb.data(), ld, dh, dc, dz, nt);
 }
 
 }  // namespace
 
-void lstm_forward_cpu(std::uintptr_t x, std::uintptr_t h0, std::uintptr_t c0,
-                      std::uintptr_t w_ih, std::uintptr_t w_hh, std::uintptr_t bias,
-                      std::uintptr_t y, std::uintptr_t saved, std::int64_t T, std::int64_t B,
-                      std::int64_t I, std::int64_t H, int dtype) {
-  const Dims d{T, B, I, H};
+void lstm_forward_cpu(std::uintptr_t gates, std::uintptr_t h0, std::uintptr_t c0,
+                      std::uintptr_t w_hh, std::uintptr_t y, std::uintptr_t saved,
+                      std::int64_t T, std::int64_t B, std::int64_t H, int dtype) {
+  const Dims d{T, B, 0, H};
   switch (to_dtype(dtype)) {
     case DType::f32:
-      return forward(as_ptr<const float>(x), as_ptr<const float>(h0), as_ptr<const float>(c0),
-                     as_ptr<const float>(w_ih), as_ptr<const float>(w_hh),
-                     as_ptr<const float>(bias), as_ptr<float>(y), as_ptr<float>(saved), d);
+      return forward(as_ptr<const float>(gates), as_ptr<const float>(h0),
+                     as_ptr<const float>(c0), as_ptr<const float>(w_hh), as_ptr<float>(y),
+                     as_ptr<float>(saved), d);
     case DType::f64:
-      return forward(as_ptr<const double>(x), as_ptr<const double>(h0),
-                     as_ptr<const double>(c0), as_ptr<const double>(w_ih),
-                     as_ptr<const double>(w_hh), as_ptr<const double>(bias),
-                     as_ptr<double>(y), as_ptr<double>(saved), d);
+      return forward(as_ptr<const double>(gates), as_ptr<const double>(h0),
+                     as_ptr<const double>(c0), as_ptr<const double>(w_hh), as_ptr<double>(y),
+                     as_ptr<double>(saved), d);
     default:
       throw std::invalid_argument("lstm (cpp): dtype must be float32 or float64");
   }
 }
 
 void lstm_backward_cpu(std::uintptr_t grad_y, std::uintptr_t grad_hn, std::uintptr_t grad_cn,
-                       std::uintptr_t x, std::uintptr_t h0, std::uintptr_t c0,
-                       std::uintptr_t w_ih, std::uintptr_t w_hh, std::uintptr_t y,
-                       std::uintptr_t saved, std::uintptr_t grad_x, std::uintptr_t grad_h0,
-                       std::uintptr_t grad_c0, std::uintptr_t grad_w_ih,
-                       std::uintptr_t grad_w_hh, std::uintptr_t grad_bias, std::int64_t T,
-                       std::int64_t B, std::int64_t I, std::int64_t H, int dtype) {
-  const Dims d{T, B, I, H};
-  const Grads out{grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias};
+                       std::uintptr_t c0, std::uintptr_t w_hh, std::uintptr_t saved,
+                       std::uintptr_t dz, std::uintptr_t grad_h0, std::uintptr_t grad_c0,
+                       std::int64_t T, std::int64_t B, std::int64_t H, int dtype) {
+  const Dims d{T, B, 0, H};
   switch (to_dtype(dtype)) {
     case DType::f32:
       return backward(as_ptr<const float>(grad_y), as_ptr<const float>(grad_hn),
-                      as_ptr<const float>(grad_cn), as_ptr<const float>(x),
-                      as_ptr<const float>(h0), as_ptr<const float>(c0),
-                      as_ptr<const float>(w_ih), as_ptr<const float>(w_hh),
-                      as_ptr<const float>(y), as_ptr<const float>(saved), out, d);
+                      as_ptr<const float>(grad_cn), as_ptr<const float>(c0),
+                      as_ptr<const float>(w_hh), as_ptr<const float>(saved), as_ptr<float>(dz),
+                      as_ptr<float>(grad_h0), as_ptr<float>(grad_c0), d);
     case DType::f64:
       return backward(as_ptr<const double>(grad_y), as_ptr<const double>(grad_hn),
-                      as_ptr<const double>(grad_cn), as_ptr<const double>(x),
-                      as_ptr<const double>(h0), as_ptr<const double>(c0),
-                      as_ptr<const double>(w_ih), as_ptr<const double>(w_hh),
-                      as_ptr<const double>(y), as_ptr<const double>(saved), out, d);
+                      as_ptr<const double>(grad_cn), as_ptr<const double>(c0),
+                      as_ptr<const double>(w_hh), as_ptr<const double>(saved),
+                      as_ptr<double>(dz), as_ptr<double>(grad_h0), as_ptr<double>(grad_c0), d);
     default:
       throw std::invalid_argument("lstm (cpp): dtype must be float32 or float64");
   }

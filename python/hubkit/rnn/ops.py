@@ -1,9 +1,11 @@
 """`hubkit::lstm`: one LSTM layer over a whole sequence as a torch op, forward and backward.
 
 Backends: `reference` (`hubkit.rnn.reference.lstm_forward_reference`, BPTT by hand)
-and `cpp` (csrc/lstm/: the input projection of all steps as one GEMM, then a
-recurrent loop with W_hh packed once and kept in each core's cache, gate math
-fused and vectorized; the default on CPU), and `triton` (`hubkit.kernels.lstm`: one
+and `cpp` (the input projection of all steps as one GEMM on torch's BLAS, then
+csrc/lstm/'s recurrent loop with W_hh packed once and kept in each core's cache,
+gate math fused and vectorized; its backward writes the gate gradients dZ of all
+steps and the weight and input gradients are again whole-sequence GEMMs; the
+default on CPU), and `triton` (`hubkit.kernels.lstm`: one
 fused-cell launch per step, the four gates' recurrent dots, sigmoid / tanh and the
 c, h update in one kernel; by name only, on CUDA or, on CPU, under
 TRITON_INTERPRET=1). The triton backward is not fused: it runs the reference BPTT
@@ -37,26 +39,35 @@ def _dims(x: torch.Tensor, h0: torch.Tensor) -> tuple[int, int, int, int]:
 
 
 def _forward_cpp(x, h0, c0, w_ih, w_hh, bias):
-    t, b, _, h = _dims(x, h0)
+    t, b, i, h = _dims(x, h0)
+    # gates (T*B, 4H) = x (T*B, I) @ W_ih^T + bias: every step's input projection as one
+    # GEMM, on torch's BLAS (csrc/lstm/ runs only the recurrence).
+    x2 = x.reshape(t * b, i)
+    gates = torch.addmm(bias, x2, w_ih.t()) if bias is not None else x2 @ w_ih.t()
     y = x.new_empty(t, b, h)
     saved = x.new_empty(t, b, 5 * h)
     _ext.cpp_module().lstm_forward(
-        x.data_ptr(), h0.data_ptr(), c0.data_ptr(), w_ih.data_ptr(), w_hh.data_ptr(),
-        bias.data_ptr() if bias is not None else 0, y.data_ptr(), saved.data_ptr(),
-        *_dims(x, h0), _ext.dtype_code(x.dtype))
+        gates.data_ptr(), h0.data_ptr(), c0.data_ptr(), w_hh.data_ptr(), y.data_ptr(),
+        saved.data_ptr(), t, b, h, _ext.dtype_code(x.dtype))
     return y, y[-1].clone(), saved[-1, :, 4 * h:].clone(), saved
 
 
 def _backward_cpp(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, bias, y, hn, cn, saved):
-    grads = [torch.empty_like(t) for t in (x, h0, c0, w_ih, w_hh)]
-    grad_bias = torch.empty_like(bias) if bias is not None else None
+    t, b, i, h = _dims(x, h0)
+    dz = x.new_empty(t * b, 4 * h)  # pre-activation gate gradients, every step
+    grad_h0, grad_c0 = torch.empty_like(h0), torch.empty_like(c0)
     _ext.cpp_module().lstm_backward(
-        grad_y.data_ptr(), grad_hn.data_ptr(), grad_cn.data_ptr(), x.data_ptr(),
-        h0.data_ptr(), c0.data_ptr(), w_ih.data_ptr(), w_hh.data_ptr(), y.data_ptr(),
-        saved.data_ptr(), *(g.data_ptr() for g in grads),
-        grad_bias.data_ptr() if grad_bias is not None else 0, *_dims(x, h0),
-        _ext.dtype_code(x.dtype))
-    return (*grads, grad_bias)
+        grad_y.data_ptr(), grad_hn.data_ptr(), grad_cn.data_ptr(), c0.data_ptr(),
+        w_hh.data_ptr(), saved.data_ptr(), dz.data_ptr(), grad_h0.data_ptr(),
+        grad_c0.data_ptr(), t, b, h, _ext.dtype_code(x.dtype))
+    # The whole-sequence GEMMs: h_{t-1} for every step is [h0; y[:-1]] (T*B, H).
+    grad_x = (dz @ w_ih).view(t, b, i)
+    grad_w_ih = dz.t() @ x.reshape(t * b, i)
+    grad_w_hh = dz[:b].t() @ h0
+    if t > 1:
+        grad_w_hh.addmm_(dz[b:].t(), y[:-1].reshape((t - 1) * b, h))
+    grad_bias = dz.sum(0) if bias is not None else None
+    return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias
 
 
 def _forward_triton(x, h0, c0, w_ih, w_hh, bias):
