@@ -56,7 +56,10 @@ def call(learner, ctx: CheckContext, queries, centroids, keys, nprobe, k):
 
 
 def bench(ctx: CheckContext) -> Case:
-    return _case(ctx, 16, 16, 3000, 32, 4, 10)
+    # subtle: kept under torch's intra-op grain (32768 elements per op). With (3000, 32)
+    # keys the solution's first timed call ran past the 20 s phase on a busy machine
+    # (2026-12-02) while correctness passed, so the timing case stays small.
+    return _case(ctx, 16, 16, 1000, 16, 4, 10)
 
 
 SPEC = OpSpec(
