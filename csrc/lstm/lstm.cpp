@@ -131,7 +131,11 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
                                     std::int64_t hi, const T* wp, const T* h0, const T* c0,
                                     const T* gates, T* y, T* saved) {
   for (std::int64_t blk = lo; blk < hi; ++blk) {
+    // subtle: more rows per pass reuse each loaded weight vector more times; 8 rows
+    // are 16 AVX-512 accumulators (32 registers), the AVX2 clone spills some.
     std::int64_t b = 0;
+    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, c0, gates, y, saved);
+    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, c0, gates, y, saved);
     for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, c0, gates, y, saved);
     if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, c0, gates, y, saved);
   }
@@ -216,25 +220,38 @@ HK_ALWAYS_INLINE void gate_grads(const Dims& d, std::int64_t t, std::int64_t u0,
   }
 }
 
-// Phase B: dh[b, k0 .. k0+KB) = dz[b, :] @ W_hh[:, k0 .. k0+KB) for every batch row;
-// wb is W_hh with rows padded to a multiple of KB columns.
+// Phase B: dh[b, k0 .. k0+KB) = dz[b, :] @ W_hh[:, k0 .. k0+KB) for NB batch rows
+// from b0; wb is W_hh with rows padded to a multiple of KB columns.
+template <typename T, int NB>
+HK_ALWAYS_INLINE void hidden_rows(const Dims& d, std::int64_t t, std::int64_t b0,
+                                  std::int64_t k0, int n, const T* wb, std::int64_t ld,
+                                  const T* dz, T* dh) {
+  constexpr int KB = kKB<T>;
+  const std::int64_t G = 4 * d.H;
+  const T* z = dz + (t * d.B + b0) * G;
+  T acc[NB][KB];
+  for (int r = 0; r < NB; ++r)
+    for (int l = 0; l < KB; ++l) acc[r][l] = T(0);
+  for (std::int64_t j = 0; j < G; ++j) {
+    const T* w = wb + j * ld + k0;
+    for (int r = 0; r < NB; ++r) {
+      const T zj = z[r * G + j];
+#pragma omp simd
+      for (int l = 0; l < KB; ++l) acc[r][l] += zj * w[l];
+    }
+  }
+  for (int r = 0; r < NB; ++r)
+    for (int l = 0; l < n; ++l) dh[(b0 + r) * d.H + k0 + l] = acc[r][l];
+}
+
+// Phase B for one block of KB columns, all batch rows, four at a time (each loaded
+// W_hh vector feeds four rows).
 template <typename T>
 HK_ALWAYS_INLINE void hidden_grads(const Dims& d, std::int64_t t, std::int64_t k0, int n,
                                    const T* wb, std::int64_t ld, const T* dz, T* dh) {
-  constexpr int KB = kKB<T>;
-  const std::int64_t G = 4 * d.H;
-  for (std::int64_t b = 0; b < d.B; ++b) {
-    const T* z = dz + (t * d.B + b) * G;
-    T acc[KB];
-    for (int l = 0; l < KB; ++l) acc[l] = T(0);
-    for (std::int64_t j = 0; j < G; ++j) {
-      const T zj = z[j];
-      const T* w = wb + j * ld + k0;
-#pragma omp simd
-      for (int l = 0; l < KB; ++l) acc[l] += zj * w[l];
-    }
-    for (int l = 0; l < n; ++l) dh[b * d.H + k0 + l] = acc[l];
-  }
+  std::int64_t b = 0;
+  for (; b + 4 <= d.B; b += 4) hidden_rows<T, 4>(d, t, b, k0, n, wb, ld, dz, dh);
+  for (; b < d.B; ++b) hidden_rows<T, 1>(d, t, b, k0, n, wb, ld, dz, dh);
 }
 
 template <typename T>

@@ -11,7 +11,8 @@ from hubkit.rnn import reference
 BACKENDS = ["reference", "cpp"]
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float64: 1e-11, torch.float32: 2e-5}  # relative to the output's scale
-SHAPES = [(1, 1, 1, 1), (7, 3, 5, 9), (4, 2, 3, 33), (3, 5, 17, 70), (2, 1, 4, 129)]  # T, B, I, H
+SHAPES = [(1, 1, 1, 1), (7, 3, 5, 9), (4, 2, 3, 33), (3, 5, 17, 70), (2, 1, 4, 129),
+          (3, 15, 4, 11)]  # T, B, I, H; B=15 runs the 8-, 4-, 2- and 1-row paths
 
 
 def _skip_unavailable(backend: str) -> None:
