@@ -35,6 +35,17 @@ def _run(kind, steps=52):
     return np.array([fingertip_distance(o) for o in obs]), rows
 
 
+def test_fingertip_distance_is_the_models_fingertip_to_target_distance():
+    from hubkit.envs.reference import ReferenceVectorEnv, fingertip_offset
+
+    env = ReferenceVectorEnv("Reacher", 1, seed=0)
+    obs = env.reset(seed=0)
+    for _ in range(3):
+        obs = env.step(np.ones((1, 2)))[0]
+    want = np.linalg.norm(fingertip_offset(env.model, env.datas[0]))
+    np.testing.assert_allclose(fingertip_distance(obs), [want], rtol=1e-12)
+
+
 def test_dense_is_reachers_own_reward():
     _, rows = _run("dense", steps=5)
     for plain, got in rows:

@@ -26,7 +26,7 @@ import torch._dynamo  # noqa: F401
 from torch import nn
 
 from hubkit.envs.controllers import reach_policy
-from hubkit.envs.reference import ReferenceVectorEnv, observe
+from hubkit.envs.reference import ReferenceVectorEnv, fingertip_offset
 
 # subtle: torch's optimizers import torch._dynamo, which loads triton (and its LLVM) on first
 # use; after Mesa's software EGL (its own LLVM) is up, that load segfaults. Importing
@@ -84,7 +84,7 @@ def rollout(policy, episodes: int, k: int, size: int, seed: int):
             ys.append(reach_policy(obs)[0])
             obs = env.step(np.asarray(policy(x, obs[0]))[None])[0]
             history.append(cam.frame(env.datas[0]))
-        finals.append(np.linalg.norm(observe(env.spec, env.model, env.datas[0])[-3:]))
+        finals.append(np.linalg.norm(fingertip_offset(env.model, env.datas[0])))
     return np.array(xs), np.array(ys), np.array(finals)
 
 

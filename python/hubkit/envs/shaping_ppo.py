@@ -14,7 +14,7 @@ of the episode (success: under `radius`):
 Run: `python -m hubkit.envs.shaping_ppo --out runs/shaping-ppo` (the budget
 is `--steps` env steps per reward).
 
-Shapes: N envs; obs (N, 10); the last three entries are fingertip - target.
+Shapes: N envs; obs (N, 10); the last two entries are fingertip - target (x, y).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ REWARDS = ("sparse", "dense", "potential")
 
 def fingertip_distance(obs: np.ndarray) -> np.ndarray:
     """Distance from fingertip to target in Reacher observations (N, 10) -> (N,)."""
-    return np.linalg.norm(obs[:, -3:], axis=1)
+    return np.linalg.norm(obs[:, -2:], axis=1)  # the last two entries: (fingertip - target) xy
 
 
 class ReachReward(gym.vector.VectorWrapper):
