@@ -92,3 +92,14 @@ def test_benchmark_rows_get_tflops_and_fraction_of_peak():
     assert row["tflops"] == round(flops / 1e-3 / 1e12, 2)
     assert row["fraction_of_peak"] == round(row["tflops"] / 989.4, 3)
 
+
+
+def test_real_run_fails_only_on_gpu_test_failures_not_on_modules_the_image_cannot_import():
+    broken = "tests/rl/test_rollout.py"
+    tests = {"exit_code": 1, "counts": {"passed": 1}, "collection_errors": [broken],
+             "tests": [{"nodeid": f"{broken}::", "outcome": "error"},
+                       {"nodeid": "tests/cnn/test_conv2d_op.py::test_a", "outcome": "passed"}]}
+    report = {"dry_run": False, "gpu_bench_runs": [], "gpu_tests": tests}
+    assert gpu_check._exit_code(report) == 0
+    tests["tests"].append({"nodeid": "tests/cnn/test_conv2d_op.py::test_b", "outcome": "failed"})
+    assert gpu_check._exit_code(report) == 1
