@@ -24,8 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 _MOVES = np.array([[0, 0], [0, 1], [0, -1], [-1, 0], [1, 0]])  # stay, up, down, left, right
@@ -67,18 +65,18 @@ class CooperativeSpread(_parallel_env_base()):
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents: list[str] = []
         self._rng = np.random.default_rng()
+        import gymnasium as gym
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019  (PettingZoo's documented idiom)
+        # one space object per env, the same for every agent (PettingZoo's api_test
+        # expects observation_space(agent) to return the same object each call)
+        self._obs_space = gym.spaces.Box(-1.0, 1.0, (4 * num_agents,), np.float32)
+        self._act_space = gym.spaces.Discrete(5)
+
     def observation_space(self, agent):
-        import gymnasium as gym
+        return self._obs_space
 
-        return gym.spaces.Box(-1.0, 1.0, (4 * self.n,), np.float32)
-
-    @functools.lru_cache(maxsize=None)  # noqa: B019
     def action_space(self, agent):
-        import gymnasium as gym
-
-        return gym.spaces.Discrete(5)
+        return self._act_space
 
     def reset(self, seed=None, options=None):
         if seed is not None:
