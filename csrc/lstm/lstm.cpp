@@ -69,12 +69,11 @@ std::vector<T> pack_recurrent(const T* w_hh, std::int64_t H) {
   return wp;
 }
 
-// Step t for one block of units and NB batch rows: z = gates_x + h_{t-1} W_hh^T, then
-// the gate math and the state update, written to y and saved.
+// Step t for one block of units and NB batch rows: the pre-activations
+// z = gates_x + h_{t-1} W_hh^T, written to saved's gate slots.
 template <typename T, int NB>
-HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T* const* c_prev,
-                                    const T* const* gx, T* const* y, T* const* sv,
-                                    std::int64_t H, std::int64_t j0, int n) {
+HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T* const* gx,
+                                    T* const* sv, std::int64_t H, std::int64_t j0, int n) {
   constexpr int JB = kJB<T>;
   T acc[NB][4 * JB];
   for (int r = 0; r < NB; ++r)
@@ -87,45 +86,56 @@ HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T
       for (int m = 0; m < 4 * JB; ++m) acc[r][m] += hv * w[m];
     }
   }
-  for (int r = 0; r < NB; ++r) {
-    const T* g = gx[r];
+  // subtle: only the pre-activations are stored here; the gate math runs afterwards
+  // over each row's whole unit slice (cell_update), a long loop that vectorizes at
+  // the full SIMD width instead of JB lanes with remainders.
+  for (int r = 0; r < NB; ++r)
+    for (int q = 0; q < 4; ++q)
 #pragma omp simd
-    for (int l = 0; l < n; ++l) {
-      const std::int64_t j = j0 + l;
-      const T i = sigmoid(acc[r][l] + g[j]);
-      const T f = sigmoid(acc[r][JB + l] + g[H + j]);
-      const T gg = tanh_(acc[r][2 * JB + l] + g[2 * H + j]);
-      const T o = sigmoid(acc[r][3 * JB + l] + g[3 * H + j]);
-      const T c = f * c_prev[r][j] + i * gg;
-      sv[r][j] = i, sv[r][H + j] = f, sv[r][2 * H + j] = gg, sv[r][3 * H + j] = o;
-      sv[r][4 * H + j] = c;
-      y[r][j] = o * tanh_(c);
-    }
+      for (int l = 0; l < n; ++l) sv[r][q * H + j0 + l] = acc[r][q * JB + l] + gx[r][q * H + j0 + l];
+}
+
+// Gate math and state update of units [u0, u1) for one row of step t: saved holds
+// the pre-activations z (i, f, g, o) and gets the activated gates and c_t.
+template <typename T>
+HK_ALWAYS_INLINE void cell_update(const Dims& d, std::int64_t t, std::int64_t b,
+                                  std::int64_t u0, std::int64_t u1, const T* c0, T* y,
+                                  T* saved) {
+  const std::int64_t H = d.H, row = t * d.B + b;
+  const T* cp = t ? saved + (row - d.B) * 5 * H + 4 * H : c0 + b * H;
+  T* s = saved + row * 5 * H;
+  T* h = y + row * H;
+#pragma omp simd
+  for (std::int64_t j = u0; j < u1; ++j) {
+    const T i = sigmoid(s[j]), f = sigmoid(s[H + j]), gg = tanh_(s[2 * H + j]);
+    const T o = sigmoid(s[3 * H + j]);
+    const T c = f * cp[j] + i * gg;
+    s[j] = i, s[H + j] = f, s[2 * H + j] = gg, s[3 * H + j] = o, s[4 * H + j] = c;
+    h[j] = o * tanh_(c);
   }
 }
 
 // Rows b0 .. b0+NB-1 of step t, for one block.
 template <typename T, int NB>
 HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b0,
-                                   std::int64_t blk, const T* wp, const T* h0, const T* c0,
-                                   const T* gates, T* y, T* saved) {
+                                   std::int64_t blk, const T* wp, const T* h0, const T* gates,
+                                   const T* y, T* saved) {
   constexpr int JB = kJB<T>;
   const std::int64_t H = d.H, j0 = blk * JB;
-  const T *hp[NB], *cp[NB], *gx[NB];
-  T *yo[NB], *so[NB];
+  const T *hp[NB], *gx[NB];
+  T* so[NB];
   for (int r = 0; r < NB; ++r) {
     const std::int64_t b = b0 + r, row = t * d.B + b;
     hp[r] = t ? y + (row - d.B) * H : h0 + b * H;
-    cp[r] = t ? saved + (row - d.B) * 5 * H + 4 * H : c0 + b * H;
     gx[r] = gates + row * 4 * H;
-    yo[r] = y + row * H;
     so[r] = saved + row * 5 * H;
   }
-  forward_block<T, NB>(wp + blk * H * 4 * JB, hp, cp, gx, yo, so, H, j0,
+  forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0,
                        static_cast<int>(std::min<std::int64_t>(JB, H - j0)));
 }
 
-// Step t for this thread's unit blocks [lo, hi): all batch rows, two at a time.
+// Step t for this thread's unit blocks [lo, hi): pre-activations of all batch rows,
+// up to 8 at a time, then the gate math over the slice row by row.
 template <typename T>
 HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
                                     std::int64_t hi, const T* wp, const T* h0, const T* c0,
@@ -134,11 +144,13 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
     // subtle: more rows per pass reuse each loaded weight vector more times; 8 rows
     // are 16 AVX-512 accumulators (32 registers), the AVX2 clone spills some.
     std::int64_t b = 0;
-    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, c0, gates, y, saved);
-    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, c0, gates, y, saved);
-    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, c0, gates, y, saved);
-    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, c0, gates, y, saved);
+    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, gates, y, saved);
+    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, gates, y, saved);
+    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, gates, y, saved);
+    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, gates, y, saved);
   }
+  const std::int64_t u0 = lo * kJB<T>, u1 = std::min(hi * kJB<T>, d.H);
+  for (std::int64_t b = 0; b < d.B; ++b) cell_update(d, t, b, u0, u1, c0, y, saved);
 }
 
 // subtle: the hot loops live in these multiversioned functions and everything they
