@@ -125,7 +125,7 @@ def fit(xs: np.ndarray, ys: np.ndarray, epochs: int = 30, seed: int = 0,
             loss.backward()
             opt.step()
         if progress is not None:
-            progress.update(loss=float(loss))
+            progress.update(loss=loss.item())
     return net
 
 
