@@ -103,3 +103,20 @@ def test_real_run_fails_only_on_gpu_test_failures_not_on_modules_the_image_canno
     assert gpu_check._exit_code(report) == 0
     tests["tests"].append({"nodeid": "tests/cnn/test_conv2d_op.py::test_b", "outcome": "failed"})
     assert gpu_check._exit_code(report) == 1
+
+
+def test_static_table_parses_ptxas_and_computes_occupancy():
+    from benchmarks import gpu_static
+
+    text = ("ptxas info    : Compiling entry function '_Z1kPf' for 'sm_90'\n"
+            "ptxas info    : Function properties for _Z1kPf\n"
+            "    8 bytes stack frame, 4 bytes spill stores, 4 bytes spill loads\n"
+            "ptxas info    : Used 128 registers, used 1 barriers, 4096 bytes smem\n")
+    (row,) = gpu_static.parse_ptxas(text)
+    assert (row["registers"], row["spill_stores"], row["smem"]) == (128, 4, 4096)
+    # 128 regs x 256 threads = 32K registers: two blocks fill the 64K file, 16 of 64 warps
+    occ = gpu_static.occupancy(90, 128, 4096, 256)
+    assert (occ["blocks_per_sm"], occ["occupancy"], occ["limited_by"]) == (2, 0.25, "registers")
+    # 100 KB of shared memory: one block on sm_80 (164 KB), two on sm_90 (228 KB)
+    assert gpu_static.occupancy(80, 32, 100 * 1024, 128)["blocks_per_sm"] == 1
+    assert gpu_static.occupancy(90, 32, 100 * 1024, 128)["blocks_per_sm"] == 2

@@ -1,0 +1,354 @@
+"""Static GPU evidence, gathered on CPU: registers, spills, shared memory, occupancy.
+
+Every CUDA kernel (csrc/**/*.cu and the exercises' .cu files) is compiled with
+`nvcc -Xptxas -v` for sm_80 and sm_90, and every Triton kernel in every shipped
+launch config is compiled ahead of time (`triton.compile(ASTSource(...),
+target=GPUTarget("cuda", cap, 32))`, no GPU needed) and its PTX run through
+`ptxas -v`. Theoretical occupancy follows CUDA's occupancy calculator from
+registers per thread, shared memory per block and threads per block.
+
+Writes benchmarks/results/gpu-static-<date>.json and .md, with provenance.
+
+Usage: python benchmarks/gpu_static.py [--out DIR] [--no-triton] [--workers N] [--render JSON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+from benchmarks import provenance  # noqa: E402
+
+# Per-SM limits (CUDA C Programming Guide, "compute capabilities" table).
+LIMITS = {80: {"threads": 2048, "warps": 64, "blocks": 32, "regs": 65536,
+               "smem": 164 * 1024, "smem_block_max": 163 * 1024},
+          90: {"threads": 2048, "warps": 64, "blocks": 32, "regs": 65536,
+               "smem": 228 * 1024, "smem_block_max": 227 * 1024}}
+REG_UNIT, SMEM_UNIT, SMEM_RESERVED = 256, 128, 1024  # per-warp regs, bytes, bytes per block
+CUDA_THREADS = 256  # every .cu launch uses 256-thread blocks (kThreads / `threads = 256`)
+CUDA_FLAGS = ["-O3", "--use_fast_math", "-std=c++17", "-lineinfo"]  # as CMakeLists.txt
+
+
+def occupancy(cap: int, regs: int, smem: int, threads: int) -> dict:
+    """Resident blocks and warps per SM and the limiting resource for one kernel."""
+    lim = LIMITS[cap]
+    warps = math.ceil(threads / 32)
+    regs_per_warp = math.ceil(regs * 32 / REG_UNIT) * REG_UNIT
+    by = {"threads": lim["warps"] // warps, "blocks": lim["blocks"],
+          "registers": (lim["regs"] // regs_per_warp) // warps if regs else lim["blocks"],
+          "shared_memory": lim["smem"] // (math.ceil(smem / SMEM_UNIT) * SMEM_UNIT
+                                           + SMEM_RESERVED)}
+    if smem > lim["smem_block_max"]:
+        by["shared_memory"] = 0
+    blocks = min(by.values())
+    return {"blocks_per_sm": blocks, "warps_per_sm": blocks * warps,
+            "occupancy": round(blocks * warps / lim["warps"], 3),
+            "limited_by": min(by, key=by.get)}
+
+
+_ENTRY = re.compile(r"Compiling entry function '([^']+)' for '(sm_\w+)'")
+_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
+_USED = re.compile(r"Used (\d+) registers(?:.*?(\d+) bytes smem)?")
+
+
+def parse_ptxas(text: str) -> list[dict]:
+    """One row per kernel from `ptxas -v` output: registers, stack, spills, static smem."""
+    rows: list[dict] = []
+    for line in text.splitlines():
+        if m := _ENTRY.search(line):
+            rows.append({"symbol": m.group(1), "arch": m.group(2), "registers": 0,
+                         "stack_bytes": 0, "spill_stores": 0, "spill_loads": 0, "smem": 0})
+        elif rows and (m := _SPILL.search(line)):
+            rows[-1].update(stack_bytes=int(m.group(1)), spill_stores=int(m.group(2)),
+                            spill_loads=int(m.group(3)))
+        elif rows and (m := _USED.search(line)):
+            rows[-1].update(registers=int(m.group(1)), smem=int(m.group(2) or 0))
+    return rows
+
+
+def _demangle(symbols: list[str]) -> list[str]:
+    res = subprocess.run(["c++filt"], input="\n".join(symbols), capture_output=True, text=True)
+    names = res.stdout.splitlines()
+    return names if len(names) == len(symbols) else symbols
+
+
+def cuda_sources() -> list[Path]:
+    return sorted([*ROOT.glob("csrc/**/*.cu"), *ROOT.glob("exercises/*/**/*.cu")])
+
+
+def cuda_rows(cap: int) -> list[dict]:
+    """ptxas -v for every .cu file at sm_<cap>; static smem only (no .cu uses dynamic)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for src in cuda_sources():
+            # -cubin: device code only, no host compile (ptxas output is the same)
+            cmd = ["nvcc", "-cubin", *CUDA_FLAGS, f"-arch=sm_{cap}", "-Xptxas", "-v",
+                   "-I", str(ROOT / "csrc"), "-I", str(src.parent.parent / "support"),
+                   str(src), "-o", str(Path(tmp) / "k.cubin")]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode:
+                rows.append({"file": str(src.relative_to(ROOT)), "arch": f"sm_{cap}",
+                             "error": res.stderr[-500:]})
+                continue
+            found = parse_ptxas(res.stderr)
+            for row, name in zip(found, _demangle([r["symbol"] for r in found]), strict=True):
+                row.update(file=str(src.relative_to(ROOT)), kernel=name, kind="cuda",
+                           config=f"{CUDA_THREADS} threads", threads=CUDA_THREADS)
+                row.update(occupancy(cap, row["registers"], row["smem"], CUDA_THREADS))
+                rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- Triton
+
+_FP32_PTRS = ("lse", "delta", "loss", "out_s", "saved", "c_prev")
+_INT_PTRS = {"t_ptr": "*i64", "out_i_ptr": "*i64"}
+_FLOAT_ARGS = ("scale", "eps")
+
+
+def _signature(fn, dtype: str, constexprs: dict) -> dict:
+    """Triton signature from argument names: *_ptr tensors of `dtype` (fp32 statistics)."""
+    sig = {}
+    for name in fn.arg_names:
+        if name in constexprs:
+            sig[name] = "constexpr"
+        elif name in _INT_PTRS:
+            sig[name] = _INT_PTRS[name]
+        elif name.endswith("_ptr"):
+            sig[name] = "*fp32" if name.startswith(_FP32_PTRS) else f"*{dtype}"
+        else:
+            sig[name] = "fp32" if name.endswith(_FLOAT_ARGS) else "i32"
+    return sig
+
+
+class _Cuda:
+    """Stands in for a CUDA tensor so each module's own launch helper picks the GPU config."""
+
+    is_cuda = True
+
+    def __init__(self, dtype: str, shape: tuple = (8192, 50257)) -> None:
+        self.shape, self._size = shape, 4 if dtype == "fp32" else 2
+
+    def element_size(self) -> int:
+        return self._size
+
+
+def _attention_specs(dtype: str):
+    import torch
+    from hubkit.kernels.attention import v1_flash as m
+
+    tdt = torch.float32 if dtype == "fp32" else torch.bfloat16
+    prec = m._precision(tdt)
+    for d in (64, 128):
+        cfg = m._config(d, tdt)
+        kv = dict(cfg, BLOCK_M=cfg["BLOCK_N"], BLOCK_N=cfg["BLOCK_M"])
+        for causal in (False, True):
+            common = dict(CAUSAL=causal, D=d, PRECISION=prec)
+            yield m._fwd_kernel, {**common, **cfg}
+            yield m._bwd_dkdv_kernel, {**common, **kv}
+            yield m._bwd_dq_kernel, {**common, **cfg}
+        yield m._bwd_preprocess, {"D": d, "BLOCK_M": cfg["BLOCK_M"]}
+
+
+def _lora_specs(dtype: str):
+    from hubkit.kernels.lora import v1_fused as m
+
+    prec = "ieee" if dtype == "fp32" else "tf32"
+    for big in (False, True):
+        cfg = m._launch(_Cuda(dtype), big)
+        for r in (16, 64):
+            rank = dict(BLOCK_R=m._block_r(r), GROUP_M=8, PRECISION=prec)
+            yield m._forward_kernel, {**cfg, **rank, "HAS_BIAS": True}
+            yield m._grad_x_kernel, {**cfg, **rank}
+        yield m._matmul_kernel, {**cfg, "PRECISION": prec}
+
+
+def _small_specs(dtype: str):
+    from hubkit.kernels.bias_gelu import v1_elementwise as bg
+    from hubkit.kernels.linear_cross_entropy import v1_online_softmax as lce
+    from hubkit.kernels.lstm import v1_fused_cell as lstm
+    from hubkit.kernels.search import v1_block_topk as search
+
+    yield bg._forward_kernel, {"BLOCK": bg.BLOCK}
+    yield bg._backward_kernel, {"BLOCK": bg.BLOCK}
+    for grad in (False, True):
+        yield lce._cross_entropy_rows_kernel, {**lce._launch(_Cuda(dtype)), "WRITE_GRAD": grad}
+    prec = "ieee" if dtype == "fp32" else "tf32"
+    yield lstm._cell_kernel, {**lstm._launch(_Cuda(dtype), 64), "PRECISION": prec}
+    if dtype == "fp32":  # search scores float32 embeddings only
+        yield search._block_topk_kernel, {"K": 10, "COSINE": True, "BLOCK_Q": 16,
+                                          "BLOCK_N": 64, "BLOCK_D": 32}
+
+
+def triton_specs():
+    """(module file, kernel, dtype, constexprs and launch options) for every shipped config."""
+    for dtype in ("bf16", "fp32"):
+        for gen in (_attention_specs, _lora_specs, _small_specs):
+            for fn, cfg in gen(dtype):
+                yield fn, dtype, cfg
+
+
+def _ptxas(cap: int) -> str:
+    from triton.backends.nvidia import compiler
+
+    return compiler.get_ptxas(cap).path  # the ptxas Triton itself uses
+
+
+def triton_row(fn, dtype: str, cfg: dict, cap: int, ptxas: str) -> dict:
+    """Compile one kernel config for sm_<cap> without a GPU and read ptxas -v on its PTX."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    opts = {k: cfg[k] for k in ("num_warps", "num_stages") if k in cfg}
+    consts = {k: v for k, v in cfg.items() if k not in opts}
+    row = {"file": str(Path(fn.fn.__code__.co_filename).relative_to(ROOT)) if
+           str(fn.fn.__code__.co_filename).startswith(str(ROOT)) else fn.fn.__code__.co_filename,
+           "kernel": fn.fn.__name__, "kind": "triton", "arch": f"sm_{cap}", "dtype": dtype,
+           "config": json.dumps({**consts, **opts}, sort_keys=True)}
+    try:
+        src = ASTSource(fn, signature=_signature(fn, dtype, consts), constexprs=consts)
+        kernel = triton.compile(src, target=GPUTarget("cuda", cap, 32), options=opts)
+    except Exception as err:  # noqa: BLE001 - a config that does not compile is a finding
+        return {**row, "error": f"{type(err).__name__}: {str(err)[:300]}"}
+    meta = kernel.metadata
+    arch = f"sm_{cap}a" if cap >= 90 else f"sm_{cap}"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "k.ptx").write_text(kernel.asm["ptx"])
+        res = subprocess.run([ptxas, "-v", f"-arch={arch}", str(Path(tmp) / "k.ptx"), "-o",
+                              str(Path(tmp) / "k.cubin")], capture_output=True, text=True)
+    found = (parse_ptxas(res.stderr) or [{"error": res.stderr[-300:]}])[0]
+    threads = meta.num_warps * 32
+    row.update(found, threads=threads, smem=found.get("smem", 0) + meta.shared,
+               num_stages=meta.num_stages)
+    row.pop("symbol", None)
+    row["arch"] = f"sm_{cap}"
+    return {**row, **occupancy(cap, row.get("registers", 0), row["smem"], threads)}
+
+
+def _triton_job(job: tuple[int, int]) -> dict:
+    """Compile spec number `index` for sm_<cap> (a worker rebuilds the spec list)."""
+    index, cap = job
+    os.environ.pop("TRITON_INTERPRET", None)
+    fn, dtype, cfg = list(triton_specs())[index]
+    row = triton_row(fn, dtype, cfg, cap, _ptxas(cap))
+    print(f"{row['kernel']} {dtype} sm_{cap}: {row.get('registers', row.get('error'))} regs",
+          flush=True)
+    return row
+
+
+def triton_rows(caps: list[int], workers: int) -> list[dict]:
+    """Every Triton spec for every arch, compiled in `workers` processes (compiles are slow)."""
+    import multiprocessing as mp
+
+    # subtle: the attention config helper returns tiny interpreter tiles under TRITON_INTERPRET
+    os.environ.pop("TRITON_INTERPRET", None)
+    jobs = [(i, cap) for cap in caps for i in range(len(list(triton_specs())))]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return pool.map(_triton_job, jobs, chunksize=1)
+
+
+# ----------------------------------------------------------------------------- report
+
+COLUMNS = ("kind", "file", "kernel", "dtype", "config", "arch", "registers", "spill_stores",
+           "spill_loads", "stack_bytes", "smem", "threads", "blocks_per_sm", "occupancy",
+           "limited_by")
+
+
+def markdown(rows: list[dict], notes: list[str]) -> str:
+    """The table, the spill list and the notes as Markdown."""
+    out = ["# Static GPU resources: sm_80 and sm_90, compiled on CPU", "",
+           "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        cells = [str(r.get(c, "")).replace("|", "\\|") for c in COLUMNS]
+        if "error" in r:
+            cells[6] = "error: " + r["error"][:120].replace("|", "/").replace("\n", " ")
+        out.append("| " + " | ".join(cells) + " |")
+    spills = [r for r in rows if r.get("spill_stores") or r.get("spill_loads")]
+    out += ["", f"## Spills: {len(spills)} of {len(rows)} kernel builds", ""]
+    out += [f"- {r['kernel']} {r.get('dtype', '')} {r['config']} {r['arch']}: "
+            f"{r['spill_stores']} B stored, {r['spill_loads']} B loaded. "
+            f"Why: {r.get('spill_reason', '')}" for r in spills]
+    return "\n".join(out + ["", "## Notes", "", *[f"- {n}" for n in notes], ""])
+
+
+# Why a build spills, by kernel name (each spill found must be explained here).
+SPILL_REASONS: dict[str, str] = {}
+
+NOTES = [
+    "Triton kernels are compiled ahead of time without a GPU: "
+    "`triton.compile(ASTSource(fn, signature, constexprs), target=GPUTarget('cuda', cap, 32))`"
+    " works in this Triton; registers and spills come from `ptxas -v` (Triton's own ptxas) on "
+    "the PTX it generated, at sm_80 and sm_90a (the arch Triton itself picks for Hopper).",
+    "CUDA kernels: `nvcc -cubin -arch=sm_XX -Xptxas -v` with the flags of CMakeLists.txt; "
+    f"every .cu launch uses {CUDA_THREADS}-thread blocks. Exercise files include the known-"
+    "wrong versions (exercises/*/wrong), which ship only to be rejected.",
+    f"Occupancy: CUDA occupancy-calculator rules with per-SM limits {LIMITS}; registers "
+    f"allocated in {REG_UNIT}-register warp units, shared memory in {SMEM_UNIT}-byte units "
+    f"plus {SMEM_RESERVED} B reserved per block.",
+    "CUDA smem is static (__shared__); Triton smem is its dynamic allocation "
+    "(metadata.shared). Triton pointer types follow argument names (bf16/fp32 data, fp32 "
+    "statistics, i64 indices); scalar sizes are i32.",
+]
+
+
+def write(report: dict, out: Path) -> list[Path]:
+    """The JSON and the Markdown table (with spill reasons) for one report."""
+    out.mkdir(parents=True, exist_ok=True)
+    for row in report["rows"]:
+        if row.get("spill_stores") or row.get("spill_loads"):
+            row["spill_reason"] = SPILL_REASONS.get(row["kernel"], "not yet explained")
+    report["notes"] = NOTES
+    js, md = out / f"gpu-static-{report['date']}.json", out / f"gpu-static-{report['date']}.md"
+    js.write_text(json.dumps(report, indent=1) + "\n")
+    md.write_text(markdown(report["rows"], NOTES))
+    provenance.stamp(md, report["provenance"])
+    return [js, md]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--no-triton", action="store_true", help="CUDA kernels only")
+    p.add_argument("--workers", type=int, default=4, help="processes compiling Triton kernels")
+    p.add_argument("--render", type=Path, help="re-render this JSON's table and notes only")
+    args = p.parse_args(argv)
+    if args.render:  # keeps the compile run's provenance
+        print("wrote", *write(json.loads(args.render.read_text()), args.render.parent))
+        return 0
+    start = provenance.Snapshot.take(per_process=True)
+    rows = [row for cap in (80, 90) for row in cuda_rows(cap)]
+    if not args.no_triton:
+        rows += triton_rows([80, 90], args.workers)
+    report = {"date": dt.date.today().isoformat(), "rows": rows, "versions": _versions(),
+              "provenance": provenance.record(start)}
+    for path in write(report, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _versions() -> dict:
+    res = subprocess.run(["nvcc", "--version"], capture_output=True, text=True)
+    out = {"nvcc": res.stdout.strip().splitlines()[-1] if res.stdout else None}
+    try:
+        import triton
+
+        out["triton"] = triton.__version__
+    except ImportError:
+        out["triton"] = None
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
