@@ -5,7 +5,8 @@
 // (python/hubkit/rnn/ops.py) with torch's BLAS, which beats hubkit::gemm on these
 // tall-skinny shapes (~1.6x for (T*B, 256) @ (256, 1024), 2 threads).
 //
-// Forward. gates = x W_ih^T + bias for all T*B rows comes in. Then one
+// Forward. saved's gate slots come in holding x W_ih^T + bias for all T*B rows
+// (the caller's GEMM writes them there: no separate gates buffer). Then one
 // OpenMP team lives for the whole sequence: thread t owns a slice of hidden units
 // and, at every step, computes the 4 gate rows of those units against h_{t-1},
 // applies sigmoid/tanh and writes c_t and h_t for them. Its slice of W_hh, packed
@@ -118,8 +119,8 @@ HK_ALWAYS_INLINE void cell_update(const Dims& d, std::int64_t t, std::int64_t b,
 // Rows b0 .. b0+NB-1 of step t, for one block.
 template <typename T, int NB>
 HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b0,
-                                   std::int64_t blk, const T* wp, const T* h0, const T* gates,
-                                   const T* y, T* saved) {
+                                   std::int64_t blk, const T* wp, const T* h0, const T* y,
+                                   T* saved) {
   constexpr int JB = kJB<T>;
   const std::int64_t H = d.H, j0 = blk * JB;
   const T *hp[NB], *gx[NB];
@@ -127,7 +128,7 @@ HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b
   for (int r = 0; r < NB; ++r) {
     const std::int64_t b = b0 + r, row = t * d.B + b;
     hp[r] = t ? y + (row - d.B) * H : h0 + b * H;
-    gx[r] = gates + row * 4 * H;
+    gx[r] = saved + row * 5 * H;  // x W_ih^T + bias, overwritten in place
     so[r] = saved + row * 5 * H;
   }
   forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0,
@@ -139,15 +140,15 @@ HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b
 template <typename T>
 HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
                                     std::int64_t hi, const T* wp, const T* h0, const T* c0,
-                                    const T* gates, T* y, T* saved) {
+                                    T* y, T* saved) {
   for (std::int64_t blk = lo; blk < hi; ++blk) {
     // subtle: more rows per pass reuse each loaded weight vector more times; 8 rows
     // are 16 AVX-512 accumulators (32 registers), the AVX2 clone spills some.
     std::int64_t b = 0;
-    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, gates, y, saved);
-    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, gates, y, saved);
-    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, gates, y, saved);
-    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, gates, y, saved);
+    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, y, saved);
+    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, y, saved);
+    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, y, saved);
+    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, y, saved);
   }
   const std::int64_t u0 = lo * kJB<T>, u1 = std::min(hi * kJB<T>, d.H);
   for (std::int64_t b = 0; b < d.B; ++b) cell_update(d, t, b, u0, u1, c0, y, saved);
@@ -158,13 +159,13 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
 // the OpenMP region stays outside them.
 HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
                                       std::int64_t hi, const float* wp, const float* h0,
-                                      const float* c0, const float* g, float* y, float* s) {
-  forward_slice(d, t, lo, hi, wp, h0, c0, g, y, s);
+                                      const float* c0, float* y, float* s) {
+  forward_slice(d, t, lo, hi, wp, h0, c0, y, s);
 }
 HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
                                       std::int64_t hi, const double* wp, const double* h0,
-                                      const double* c0, const double* g, double* y, double* s) {
-  forward_slice(d, t, lo, hi, wp, h0, c0, g, y, s);
+                                      const double* c0, double* y, double* s) {
+  forward_slice(d, t, lo, hi, wp, h0, c0, y, s);
 }
 
 // Run fn(lo, hi) for each step, on nt threads that each own parts [lo, hi) of `parts`,
@@ -183,22 +184,22 @@ void team_loop(std::int64_t parts, int nt, Fn fn) {
 }
 
 template <typename T>
-void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, const T* gates, T* y,
-                  T* saved, int nt) {
+void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, T* y, T* saved,
+                  int nt) {
   team_loop(d.blocks(kJB<T>), nt, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = 0; t < d.T; ++t) {
-      forward_step(d, t, lo, hi, wp, h0, c0, gates, y, saved);
+      forward_step(d, t, lo, hi, wp, h0, c0, y, saved);
 #pragma omp barrier
     }
   });
 }
 
 template <typename T>
-void forward(const T* gates, const T* h0, const T* c0, const T* w_hh, T* y, T* saved,
+void forward(const T* h0, const T* c0, const T* w_hh, T* y, T* saved,
              const Dims& d) {
   const std::vector<T> wp = pack_recurrent(w_hh, d.H);
   const int nt = team_size(4 * d.H * d.H * d.B, d.blocks(kJB<T>));
-  forward_team(d, wp.data(), h0, c0, gates, y, saved, nt);
+  forward_team(d, wp.data(), h0, c0, y, saved, nt);
 }
 
 // -- backward ---------------------------------------------------------------------
@@ -328,17 +329,17 @@ void backward(const T* gy, const T* ghn, const T* gcn, const T* c0, const T* w_h
 
 }  // namespace
 
-void lstm_forward_cpu(std::uintptr_t gates, std::uintptr_t h0, std::uintptr_t c0,
+void lstm_forward_cpu(std::uintptr_t h0, std::uintptr_t c0,
                       std::uintptr_t w_hh, std::uintptr_t y, std::uintptr_t saved,
                       std::int64_t T, std::int64_t B, std::int64_t H, int dtype) {
   const Dims d{T, B, 0, H};
   switch (to_dtype(dtype)) {
     case DType::f32:
-      return forward(as_ptr<const float>(gates), as_ptr<const float>(h0),
+      return forward(as_ptr<const float>(h0),
                      as_ptr<const float>(c0), as_ptr<const float>(w_hh), as_ptr<float>(y),
                      as_ptr<float>(saved), d);
     case DType::f64:
-      return forward(as_ptr<const double>(gates), as_ptr<const double>(h0),
+      return forward(as_ptr<const double>(h0),
                      as_ptr<const double>(c0), as_ptr<const double>(w_hh), as_ptr<double>(y),
                      as_ptr<double>(saved), d);
     default:

@@ -6,9 +6,10 @@
 
 namespace hubkit {
 
-// gates (T, B, 4H) = x W_ih^T + bias for every step; h0, c0 (B, H); w_hh (4H, H).
-// Writes y (T, B, H) and saved (T, B, 5H): activated gates i, f, g, o and c_t per step.
-void lstm_forward_cpu(std::uintptr_t gates, std::uintptr_t h0, std::uintptr_t c0,
+// saved (T, B, 5H) holds x W_ih^T + bias in its first 4H columns on entry; h0, c0
+// (B, H); w_hh (4H, H). Writes y (T, B, H) and saved: activated gates i, f, g, o and
+// c_t per step.
+void lstm_forward_cpu(std::uintptr_t h0, std::uintptr_t c0,
                       std::uintptr_t w_hh, std::uintptr_t y, std::uintptr_t saved,
                       std::int64_t T, std::int64_t B, std::int64_t H, int dtype);
 

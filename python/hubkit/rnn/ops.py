@@ -40,15 +40,21 @@ def _dims(x: torch.Tensor, h0: torch.Tensor) -> tuple[int, int, int, int]:
 
 def _forward_cpp(x, h0, c0, w_ih, w_hh, bias):
     t, b, i, h = _dims(x, h0)
-    # gates (T*B, 4H) = x (T*B, I) @ W_ih^T + bias: every step's input projection as one
-    # GEMM, on torch's BLAS (csrc/lstm/ runs only the recurrence).
-    x2 = x.reshape(t * b, i)
-    gates = torch.addmm(bias, x2, w_ih.t()) if bias is not None else x2 @ w_ih.t()
     y = x.new_empty(t, b, h)
     saved = x.new_empty(t, b, 5 * h)
+    # Every step's input projection as one GEMM on torch's BLAS, written straight into
+    # saved's gate columns (T*B, 4H) with row stride 5H: csrc/lstm/ runs only the
+    # recurrence and overwrites them in place.
+    # subtle: the strided out= is BLAS-compatible (unit column stride), so torch writes
+    # it directly; no 4H-wide temporary of T*B rows is allocated.
+    x2, gates = x.reshape(t * b, i), saved.view(t * b, 5 * h)[:, :4 * h]
+    if bias is not None:
+        torch.addmm(bias, x2, w_ih.t(), out=gates)
+    else:
+        torch.mm(x2, w_ih.t(), out=gates)
     _ext.cpp_module().lstm_forward(
-        gates.data_ptr(), h0.data_ptr(), c0.data_ptr(), w_hh.data_ptr(), y.data_ptr(),
-        saved.data_ptr(), t, b, h, _ext.dtype_code(x.dtype))
+        h0.data_ptr(), c0.data_ptr(), w_hh.data_ptr(), y.data_ptr(), saved.data_ptr(), t, b,
+        h, _ext.dtype_code(x.dtype))
     return y, y[-1].clone(), saved[-1, :, 4 * h:].clone(), saved
 
 
