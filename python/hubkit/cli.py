@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from hubkit.check import exercises as exmod
 from hubkit import lessons
+from hubkit.check import exercises as exmod
 from hubkit.check import workspace as wsmod
 
 # Exit statuses (documented in `hubkit check --help`).

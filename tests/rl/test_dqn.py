@@ -68,7 +68,8 @@ def test_dqn_smoke_run_trains_without_errors(prioritized):
     assert result.log[0]["eval_return"] == float(again.mean())
     torch.manual_seed(cfg.seed)  # the initial network, drawn as train() draws it
     init = dqn.QNetwork(4, 2, cfg.hidden)
-    moved = [not torch.equal(a, b) for a, b in zip(init.parameters(), result.q.parameters())]
+    moved = [not torch.equal(a, b)
+             for a, b in zip(init.parameters(), result.q.parameters(), strict=True)]
     assert all(moved), "75 gradient steps left a layer untouched"
 
 
