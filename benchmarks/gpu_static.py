@@ -284,7 +284,25 @@ def markdown(rows: list[dict], notes: list[str]) -> str:
 
 
 # Why a build spills, by kernel name (each spill found must be explained here).
-SPILL_REASONS: dict[str, str] = {}
+_TILE = ("fp32 accumulator tiles held in registers exceed 255 registers per thread at this "
+         "tile size and warp count; ")
+SPILL_REASONS: dict[str, str] = {
+    "_fwd_kernel": _TILE + "acc (BLOCK_M, D) plus the S/P tile (BLOCK_M, BLOCK_N) over 128-256 "
+    "threads; fp32 inputs (ieee dots, no tensor cores) double it. Fix: 8 warps or BLOCK_M 64.",
+    "_bwd_dkdv_kernel": _TILE + "dk and dv (BLOCK_N, D) both live across the whole query sweep "
+    "plus P and dP; fp32 D=128 makes ptxas fall back to 32 registers and a stack of tens of KB "
+    "(also in Triton's own cubin). Fix: 8 warps, smaller BLOCK_N.",
+    "_bwd_dq_kernel": _TILE + "dq (BLOCK_M, D) plus P, dP and the K/V tiles. Fix: 8 warps.",
+    "_bwd_preprocess": "a (128, D) o*do row-sum per 4 warps at sm_90: small (32 B); BLOCK_M 64 "
+    "removes it.",
+    "_forward_kernel": _TILE + "acc (BLOCK_M, BLOCK_N) plus the rank tile xa (BLOCK_M, BLOCK_R); "
+    "BLOCK_R 64 and fp32 tiles overflow. Fix: 8 warps for the 64x64 config, BLOCK_R-aware tiles.",
+    "_grad_x_kernel": _TILE + "acc (BLOCK_M, BLOCK_K) plus gb (BLOCK_M, BLOCK_R); the fp32 "
+    "128x128 configs also need more shared memory than an SM has (occupancy 0 = cannot launch).",
+    "_matmul_kernel": _TILE + "fp32 (ieee) 64x64 and 128x128 tiles with 3 stages.",
+    "_cell_kernel": _TILE + "four gate accumulators (BLOCK_B, BLOCK_H) at once over 4 warps. "
+    "Fix: 8 warps or BLOCK_B 32.",
+}
 
 NOTES = [
     "Triton kernels are compiled ahead of time without a GPU: "
@@ -300,6 +318,13 @@ NOTES = [
     "CUDA smem is static (__shared__); Triton smem is its dynamic allocation "
     "(metadata.shared). Triton pointer types follow argument names (bf16/fp32 data, fp32 "
     "statistics, i64 indices); scalar sizes are i32.",
+    "Spills are from a plain `ptxas -v` on Triton's PTX; Triton's own cubins (its ptxas flags, "
+    "read with `cuobjdump --dump-resource-usage`) show the same register/stack pattern, with "
+    "byte counts that differ a little. Occupancy 0 means the block's shared memory exceeds "
+    "the SM's: that config cannot launch on that GPU.",
+    "Goal (zero spills) is NOT met: every bf16/fp32 attention, LoRA and LSTM config with "
+    "large fp32 accumulators spills; the CUDA kernels, bias_gelu, cross-entropy and search "
+    "kernels do not. The tuning track (autotune configs per arch) should use this table.",
 ]
 
 
