@@ -9,9 +9,9 @@ and W are smaller than N x V, so a full-size logits buffer is told apart.
 from __future__ import annotations
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from hubkit.check import Case, CheckContext, OpSpec, randn
+from hubkit.exercise_support.storages import NewStorages
 from hubkit.lm.cross_entropy import linear_cross_entropy_reference
 from hubkit.lm.ops import linear_cross_entropy
 
@@ -46,27 +46,10 @@ def cases(ctx: CheckContext) -> list[Case]:
     return [_case(ctx, *s) for s in (FAST_SHAPES if ctx.fast else SHAPES)]
 
 
-class _NewStorages(TorchDispatchMode):
-    """Records the element count of every storage torch ops create while active."""
-
-    def __init__(self):
-        super().__init__()
-        self.made: dict[int, tuple[int, tuple]] = {}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor) and t.device.type != "meta":
-                s = t.untyped_storage()
-                self.made.setdefault(s.data_ptr(), (s.nbytes() // t.element_size(),
-                                                    tuple(t.shape)))
-        return out
-
-
 def call(learner, ctx: CheckContext, h, weight, targets, ignore_index, reduction):
     """Run the learner's op, watching for a buffer as large as the (N, V) logits."""
     (n, d), v = h.shape, weight.shape[0]
-    watch = _NewStorages()
+    watch = NewStorages()
     with watch:
         loss = learner.linear_cross_entropy(h, weight, targets, ignore_index, reduction)
     if n * v > 2 * max(n * d, v * d):  # h, W and their gradients stay below this

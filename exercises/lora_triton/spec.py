@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from hubkit.check import Case, CheckContext, OpSpec, randn
+from hubkit.exercise_support.storages import NewStorages
 from hubkit.peft.ops import lora_linear
 from hubkit.peft.reference import lora_linear_reference
 
@@ -33,23 +33,6 @@ def cases(ctx: CheckContext) -> list[Case]:
                   "scale": 0.5 + float(torch.rand((), generator=ctx.gen)) * 3}
         out.append(Case(f"x{(*lead, k)} {layout}, W({n}, {k}), r={r}", inputs, reduction=k))
     return out
-
-
-class NewStorages(TorchDispatchMode):
-    """Records every storage that torch ops create while active: (numel, shape)."""
-
-    def __init__(self):
-        super().__init__()
-        self.made: dict[int, tuple[int, tuple]] = {}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor) and t.device.type != "meta":
-                s = t.untyped_storage()
-                self.made.setdefault(s.data_ptr(), (s.nbytes() // t.element_size(),
-                                                    tuple(t.shape)))
-        return out
 
 
 def call(learner, ctx: CheckContext, x, weight, bias, lora_a, lora_b, scale):
