@@ -136,18 +136,7 @@ class Value:
 
     def topological_order(self) -> list[Value]:
         """Every node this Value depends on, each after all of its parents."""
-        order: list[Value] = []
-        seen: set[int] = set()
-        stack: list[tuple[Value, bool]] = [(self, False)]
-        while stack:  # subtle: iterative, so deep graphs cannot hit the recursion limit
-            node, parents_done = stack.pop()
-            if parents_done:
-                order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((p, False) for p in node.parents if id(p) not in seen)
-        return order
+        return topological_order(self)
 
     def backward(self) -> None:
         """Fill .grad of every node in the graph with d self / d node (accumulating)."""
@@ -206,3 +195,23 @@ class MLP:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
+
+
+def topological_order(root) -> list:
+    """Every node `root` depends on (through `.parents`), each after all of its parents.
+
+    Shared by `Value` and the tensor library's `Tensor` (hubkit.basics.tensorlib):
+    the graph walk does not care what a node holds.
+    """
+    order: list = []
+    seen: set[int] = set()
+    stack: list[tuple[object, bool]] = [(root, False)]
+    while stack:  # subtle: iterative, so deep graphs cannot hit the recursion limit
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    return order

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from hubkit.basics.autograd import topological_order
+
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` down to `shape`, undoing NumPy broadcasting.
@@ -165,16 +167,7 @@ class Tensor:
     # --- the graph
     def topological_order(self) -> list[Tensor]:
         """Every node this Tensor depends on, each after its parents (iterative DFS)."""
-        order, seen, stack = [], set(), [(self, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((p, False) for p in node.parents if id(p) not in seen)
-        return order
+        return topological_order(self)
 
     def backward(self, grad: np.ndarray | None = None) -> None:
         """Fill .grad of every node with d self / d node (accumulating); scalar by default."""
