@@ -147,10 +147,14 @@ class PythonSandbox:
 
         os.setsid()
         mem, cpu = self.memory_mb * 2**20, int(self.time_s) + 1
-        for limit, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, cpu),
-                             (resource.RLIMIT_FSIZE, self.output_bytes),
-                             (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(limit, (value, value))
+        # subtle: the hard CPU limit one second past the soft one, so the kernel's SIGXCPU
+        # (soft) arrives first; with both equal its SIGKILL (hard) can come at the same
+        # tick and the run would not read as timed out.
+        for limit, soft, hard in ((resource.RLIMIT_AS, mem, mem),
+                                  (resource.RLIMIT_CPU, cpu, cpu + 1),
+                                  (resource.RLIMIT_FSIZE, self.output_bytes, self.output_bytes),
+                                  (resource.RLIMIT_CORE, 0, 0)):
+            resource.setrlimit(limit, (soft, hard))
         if self.enforced["network"] == "namespace" and not isolate_network():
             raise RuntimeError("entering a network namespace failed")
         if self.enforced["writes"] == "landlock" and not confine_writes(str(self.scratch)):
