@@ -14,4 +14,11 @@ void conv2d_backward_cuda(std::uintptr_t grad_y, std::uintptr_t x, std::uintptr_
                           const std::vector<std::int64_t>& dims, int dtype,
                           int device, std::uintptr_t stream);
 
+// Forward on tensor cores (conv2d_tc.cu, sm_80+): x as (N, H, W, C) and weight as
+// (K, R, S, C/groups), channels innermost; y (N, K, P, Q). dtype f16 or bf16, or f32
+// computed as TF32 (the caller opts in). Every tensor under 2^31 elements.
+void conv2d_forward_tc_cuda(std::uintptr_t x_nhwc, std::uintptr_t w_krsc, std::uintptr_t bias,
+                            std::uintptr_t y, const std::vector<std::int64_t>& dims, int dtype,
+                            int device, std::uintptr_t stream);
+
 }  // namespace hubkit

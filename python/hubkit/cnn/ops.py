@@ -7,7 +7,8 @@ public `conv2d` checks every argument, then calls it.
 Backends:
     reference  torch tensor ops doing the im2col + matmul of `hubkit.cnn.reference`
     cpp        csrc/conv2d/: im2col + packed, register-blocked GEMM (OpenMP)
-    cuda       csrc/conv2d/*.cu: tiled implicit GEMM, float32 accumulation
+    cuda       csrc/conv2d/*.cu: tiled implicit GEMM, float32 accumulation; float16 and
+               bfloat16 (and float32 with TF32 allowed) on tensor cores, see `cuda_kernel_for`
 
 Shapes: x (N, C, H, W), weight (K, C/groups, R, S), bias (K,) -> (N, K, P, Q).
 """
@@ -120,12 +121,81 @@ def _backward_cpp(*args):
     return _backward_compiled(_ext.cpp_module(), *args)
 
 
-def _forward_cuda(*args):
-    return _forward_compiled(_ext.cuda_module(), *args, *_ext.cuda_launch(args[0].device))
+def cuda_kernel_for(dtype: torch.dtype, capability: tuple[int, int], allow_tf32: bool,
+                    numels: tuple[int, ...]) -> str:
+    """Which CUDA kernel computes a conv2d: "tensor_cores", "tf32" or "fp32".
+
+    float16/bfloat16 run on tensor cores (csrc/conv2d/conv2d_tc.cu) from sm_80 on;
+    float32 does too, as TF32, only when the caller allows TF32
+    (`torch.backends.cuda.matmul.allow_tf32`); otherwise, on older GPUs, and for a
+    tensor of 2^31 or more elements (`numels`: x, weight, y), it is conv2d.cu's
+    exact float32-accumulating kernel.
+
+    Example:
+        >>> cuda_kernel_for(torch.bfloat16, (9, 0), False, (10, 10, 10))
+        'tensor_cores'
+        >>> cuda_kernel_for(torch.float32, (9, 0), False, (10, 10, 10))
+        'fp32'
+    """
+    if capability[0] < 8 or max(numels) >= 2**31 - 1:
+        return "fp32"
+    if dtype in (torch.float16, torch.bfloat16):
+        return "tensor_cores"
+    return "tf32" if allow_tf32 else "fp32"
 
 
-def _backward_cuda(*args):
-    return _backward_compiled(_ext.cuda_module(), *args, *_ext.cuda_launch(args[0].device))
+def _cuda_kernel(x, w, y_numel: int) -> str:
+    return cuda_kernel_for(x.dtype, torch.cuda.get_device_capability(x.device),
+                           torch.backends.cuda.matmul.allow_tf32, (x.numel(), w.numel(), y_numel))
+
+
+def _forward_tc(x, w, b, d, launch):
+    """y (N, K, P, Q) on tensor cores; the kernel reads x and w channels-last."""
+    y = x.new_empty(d[0], d[4], d[7], d[8])
+    xh = x.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C)
+    wh = w.permute(0, 2, 3, 1).contiguous()  # (K, R, S, C/groups)
+    _ext.cuda_module().conv2d_forward_tc(xh.data_ptr(), wh.data_ptr(),
+                                         0 if b is None else b.data_ptr(), y.data_ptr(), d,
+                                         _ext.dtype_code(x.dtype), *launch)
+    return y
+
+
+def _grad_input_tc(gy, x, w, padding, dilation, groups, launch):
+    """grad_x of a stride-1 conv2d as a stride-1 conv2d of grad_y on tensor cores.
+
+    Each group's filters transposed (K <-> C) and flipped (r -> R-1-r), and padding
+    dil*(R-1) - pad (negative: the kernel's bounds test crops).
+    """
+    k, cg, r, s = w.shape
+    wt = w.reshape(groups, k // groups, cg, r, s).transpose(1, 2).flip(3, 4)  # (G, Cg, Kg, R, S)
+    wt = wt.reshape(groups * cg, k // groups, r, s)
+    n, c, h, wd = x.shape
+    pad = [dilation[0] * (r - 1) - padding[0], dilation[1] * (s - 1) - padding[1]]
+    d = [n, k, gy.shape[2], gy.shape[3], c, r, s, h, wd, 1, 1, *pad, *dilation, groups]
+    return _forward_tc(gy, wt, None, d, launch)
+
+
+def _forward_cuda(x, w, b, stride, padding, dilation, groups):
+    launch = _ext.cuda_launch(x.device)
+    d = _dims(x, w, stride, padding, dilation, groups)
+    if _cuda_kernel(x, w, d[0] * d[4] * d[7] * d[8]) != "fp32":
+        return _forward_tc(x, w, b, d, launch)
+    return _forward_compiled(_ext.cuda_module(), x, w, b, stride, padding, dilation, groups,
+                             *launch)
+
+
+def _backward_cuda(gy, x, w, b, stride, padding, dilation, groups):
+    """grad_x on tensor cores for stride 1 (see `cuda_kernel_for`); grad_w, grad_b and
+    strided grad_x on conv2d.cu's kernels."""
+    module, launch = _ext.cuda_module(), _ext.cuda_launch(x.device)
+    if stride != [1, 1] or _cuda_kernel(gy, w, x.numel()) == "fp32":
+        return _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups, *launch)
+    gx = _grad_input_tc(gy, x, w, padding, dilation, groups, launch)
+    gw, gb = torch.empty_like(w), w.new_empty(w.shape[0])
+    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), 0, gw.data_ptr(),
+                           gb.data_ptr(), _dims(x, w, stride, padding, dilation, groups),
+                           _ext.dtype_code(x.dtype), *launch)
+    return gx, gw, gb
 
 
 def _fake(x, weight, bias, stride, padding, dilation, groups):

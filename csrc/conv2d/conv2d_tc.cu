@@ -1,0 +1,335 @@
+// conv2d forward on tensor cores: implicit GEMM with WMMA and cp.async double buffering.
+//
+// The same GEMM as conv2d.cu's forward, with channels innermost so that tensor cores
+// and 16-byte copies apply. Per group gi (blockIdx.z):
+//
+//   y[n, gi*Kg + m, p, q] = bias[gi*Kg + m] + sum over kk of A[m, kk] * B[kk, pix]
+//   A[m, kk]   = weight[gi*Kg + m, r, s, c]              weight as (K, R, S, Cg)
+//   B[kk, pix] = x[n, p*sh - ph + r*dh, q*sw - pw + s*dw, gi*Cg + c]   x as (N, H, W, C)
+//   kk = (r*S + s)*Cg + c,  pix = (n*P + p)*Q + q
+//   M = Kg, N = N*P*Q, K = R*S*Cg; the im2col matrix B is never built.
+//
+// Python hands x and weight over channels-last; y is written in (N, K, P, Q).
+//
+// Tiling. A block of 256 threads (8 warps) computes a BM x BN = 64 x 128 tile of the
+// output (output channels x pixels), marching over K in slices of BK elements
+// (64 bytes: 32 halves or 16 floats). Each slice of A and B sits in shared memory
+// "K innermost", As[m][kk] and Bs[pix][kk], two slices deep: while the warps multiply
+// slice t, the copies of slice t+1 are in flight (cp.async, sm_80+). The 8 warps form
+// a 2 x 4 grid, each owning 32 x 32 outputs = 2 x 2 WMMA accumulators of 16 x 16
+// (float32). fp16 and bf16 use the 16x16x16 MMA; float32 inputs use TF32 (16x16x8),
+// which rounds each input to a 10-bit mantissa: the caller opts in to it.
+//
+// Loads. Each thread copies whole 16-byte chunks (8 halves or 4 floats along kk).
+// When Cg is a multiple of the chunk, a chunk never straddles two window taps, so it is
+// one contiguous, aligned run of x's channels (kVec path: cp.async with zero fill for
+// padding and tails). Otherwise (C=3, odd group widths) the chunk is gathered element
+// by element with plain loads (scalar path): same tiles, same barriers, no overlap.
+// Every thread keeps the pixels it loads fixed for the whole K loop, so their (n, p, q)
+// decoding is done once, before the loop; per slice a thread decodes its kk into
+// (r, s, c) with two 32-bit divisions, shared by all its chunks.
+//
+// Indices are 32-bit: the host sends tensors with 2^31 or more elements elsewhere.
+#include <mma.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "conv2d/conv2d_cuda.h"
+#include "cuda_common.cuh"
+
+namespace hubkit {
+namespace {
+
+namespace wmma = nvcuda::wmma;
+
+constexpr int kThreads = 256, BM = 64, BN = 128, kSliceBytes = 64, kChunkBytes = 16;
+constexpr int kChunks = kSliceBytes / kChunkBytes;  // 16-byte chunks per tile row (4)
+constexpr int kBRows = BN * kChunks / kThreads;     // B chunks (pixels) per thread (2)
+constexpr int kWarpM = 32, kWarpN = 32;             // one warp's share of the block tile
+constexpr int kWarpsN = BN / kWarpN;                // 4 warps across pixels, 2 across channels
+static_assert(BM * kChunks == kThreads, "one A chunk per thread");
+
+// The MMA shape and fragment types per storage type.
+template <typename T> struct Mma {
+  static constexpr int kK = 16;
+  using In = T;
+  __device__ static void round(void*) {}
+};
+template <> struct Mma<float> {
+  static constexpr int kK = 8;
+  using In = wmma::precision::tf32;
+  // subtle: load_matrix_sync keeps the float32 bits; TF32 MMA wants them rounded first.
+  template <class Frag> __device__ static void round(Frag* f) {
+#pragma unroll
+    for (int i = 0; i < f->num_elements; ++i) f->x[i] = wmma::__float_to_tf32(f->x[i]);
+  }
+};
+
+// Geometry in 32-bit ints plus the derived sizes the kernel needs.
+struct Geo32 {
+  int n, c, h, w, k, r, s, p, q, sh, sw, ph, pw, dh, dw, groups;
+  int cg, kg, kdim, pq, npix;
+};
+
+template <typename T> struct Tile {
+  static constexpr int BK = kSliceBytes / sizeof(T);       // K elements per slice
+  static constexpr int kVecElems = kChunkBytes / sizeof(T);  // elements per 16-byte chunk
+  // subtle: one extra chunk per row staggers rows across banks (80-byte pitch), and
+  // keeps every 16-row fragment 32-byte aligned as load_matrix_sync requires.
+  static constexpr int kLd = BK + kVecElems;
+  static constexpr int kA = BM * kLd, kB = BN * kLd;       // elements per stage
+};
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool ok) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  // subtle: src-size 0 copies nothing and zero-fills the 16 bytes (padding, tails);
+  // gmem is still a valid address (the tensor's base) in that case.
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem),
+               "r"(ok ? 16 : 0) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Wait until at most one group (the slice just issued) is still in flight.
+__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+
+// The pixels one thread loads, decoded once: x offset of (n, group), top-left tap.
+struct PixelRows {
+  int x_off[kBRows];
+  int ih0[kBRows], iw0[kBRows];
+};
+
+__device__ PixelRows decode_pixels(const Geo32& g, int gi, int n0, int tid) {
+  PixelRows pr;
+#pragma unroll
+  for (int i = 0; i < kBRows; ++i) {
+    const int pix = n0 + (tid + i * kThreads) / kChunks;
+    const int pc = min(pix, g.npix - 1);  // decoded in range, so no offset can overflow
+    const int ni = pc / g.pq, pq = pc - ni * g.pq, p = pq / g.q, q = pq - p * g.q;
+    pr.x_off[i] = ni * g.h * g.w * g.c + gi * g.cg;
+    // subtle: a pixel past the end gets a row far below 0, so every tap of it fails the
+    // bounds test below: one test covers padding and the pixel tail.
+    pr.ih0[i] = pix < g.npix ? p * g.sh - g.ph : INT_MIN / 2;
+    pr.iw0[i] = q * g.sw - g.pw;
+  }
+  return pr;
+}
+
+// Offset of x[n, ih, iw, gi*Cg + c] for tap (r, s) of one pixel row, or -1 in the padding.
+__device__ __forceinline__ int tap_offset(const Geo32& g, const PixelRows& pr, int i, int r, int s,
+                                          int c) {
+  const int ih = pr.ih0[i] + r * g.dh, iw = pr.iw0[i] + s * g.dw;
+  const bool in = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+  return in ? pr.x_off[i] + (ih * g.w + iw) * g.c + c : -1;
+}
+
+// Issue the copies of K slice [kt, kt + BK) into one stage of As / Bs.
+template <typename T, bool kVec>
+__device__ void load_slice(const Geo32& g, const T* x, const T* wt, int a_off, bool a_ok,
+                           const PixelRows& pr, int kt, int tid, T* As, T* Bs) {
+  using Tl = Tile<T>;
+  const int col = tid % kChunks, kk = kt + col * Tl::kVecElems;
+  const int rs = kk / g.cg, c = kk - rs * g.cg, r = rs / g.s, s = rs - r * g.s;
+  T* a_dst = As + (tid / kChunks) * Tl::kLd + col * Tl::kVecElems;
+  if constexpr (kVec) {
+    // subtle: Cg % kVecElems == 0, so kdim is a multiple of the chunk too: a chunk is
+    // wholly inside K or wholly past it, and wholly inside one (r, s) tap.
+    cp_async16(a_dst, a_ok && kk < g.kdim ? wt + a_off + kk : wt, a_ok && kk < g.kdim);
+#pragma unroll
+    for (int i = 0; i < kBRows; ++i) {
+      const int off = kk < g.kdim ? tap_offset(g, pr, i, r, s, c) : -1;
+      T* b_dst = Bs + ((tid + i * kThreads) / kChunks) * Tl::kLd + col * Tl::kVecElems;
+      cp_async16(b_dst, off >= 0 ? x + off : x, off >= 0);
+    }
+  } else {
+    const T zero = from_f32<T>(0.0f);
+    int re = r, se = s, ce = c;  // (r, s, c) of element kk + e, stepped along
+#pragma unroll
+    for (int e = 0; e < Tl::kVecElems; ++e) {
+      const bool k_in = kk + e < g.kdim;
+      a_dst[e] = a_ok && k_in ? wt[a_off + kk + e] : zero;
+#pragma unroll
+      for (int i = 0; i < kBRows; ++i) {
+        const int off = k_in ? tap_offset(g, pr, i, re, se, ce) : -1;
+        Bs[((tid + i * kThreads) / kChunks) * Tl::kLd + col * Tl::kVecElems + e] =
+            off >= 0 ? x[off] : zero;
+      }
+      if (++ce == g.cg) {  // next channel; wrap into the next tap
+        ce = 0;
+        if (++se == g.s) se = 0, ++re;
+      }
+    }
+  }
+}
+
+template <typename T>
+using FragA = wmma::fragment<wmma::matrix_a, 16, 16, Mma<T>::kK, typename Mma<T>::In, wmma::row_major>;
+template <typename T>
+using FragB = wmma::fragment<wmma::matrix_b, 16, 16, Mma<T>::kK, typename Mma<T>::In, wmma::col_major>;
+template <typename T>
+using FragC = wmma::fragment<wmma::accumulator, 16, 16, Mma<T>::kK, float>;
+
+// acc += this warp's 32 x 32 share of As * Bs for one staged slice.
+template <typename T>
+__device__ void mma_slice(const T* As, const T* Bs, int wm, int wn, FragC<T> (&acc)[2][2]) {
+  using Tl = Tile<T>;
+#pragma unroll
+  for (int k = 0; k < Tl::BK; k += Mma<T>::kK) {
+    FragA<T> a[2];
+    FragB<T> b[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      wmma::load_matrix_sync(a[i], As + (wm * kWarpM + i * 16) * Tl::kLd + k, Tl::kLd);
+      Mma<T>::round(&a[i]);
+      // subtle: Bs is pixel-major with kk innermost, i.e. B (K x N) in column-major order
+      wmma::load_matrix_sync(b[i], Bs + (wn * kWarpN + i * 16) * Tl::kLd + k, Tl::kLd);
+      Mma<T>::round(&b[i]);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+  }
+}
+
+// Write one warp's accumulators (+ bias) into y (N, K, P, Q) through a 16 x 16 scratch.
+template <typename T>
+__device__ void store_tile(const Geo32& g, int gi, int m_warp, int n_warp, const T* bias, T* y,
+                           FragC<T> (&acc)[2][2], float* scratch) {
+  const int lane = threadIdx.x % 32, col = lane % 16;
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    // Each lane owns one pixel column of the fragment: decode it once.
+    const int pix = n_warp + j * 16 + col;
+    const int ni = pix / g.pq, pq = pix - ni * g.pq;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      wmma::store_matrix_sync(scratch, acc[i][j], 16, wmma::mem_row_major);
+      __syncwarp();
+      // lanes 0-15 write 16 neighbouring pixels of one channel, lanes 16-31 the next
+#pragma unroll
+      for (int t = 0; t < 8; ++t) {
+        const int row = lane / 16 + 2 * t, m = m_warp + i * 16 + row;
+        if (pix < g.npix && m < g.kg) {
+          const int kc = gi * g.kg + m;
+          const float b0 = bias != nullptr ? load_f32(bias + kc) : 0.0f;
+          y[(ni * g.k + kc) * g.pq + pq] = from_f32<T>(scratch[row * 16 + col] + b0);
+        }
+      }
+      __syncwarp();  // the scratch is overwritten by the next fragment
+    }
+  }
+}
+
+template <typename T, bool kVec>
+__global__ void __launch_bounds__(kThreads, 2)
+    conv2d_tc_kernel(Geo32 g, const T* __restrict__ x, const T* __restrict__ wt,
+                     const T* __restrict__ bias, T* __restrict__ y) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+  __trap();  // cp.async, bf16 and TF32 MMA need sm_80; the host never launches this there
+#else
+  using Tl = Tile<T>;
+  __shared__ __align__(128) T As[2][Tl::kA];
+  __shared__ __align__(128) T Bs[2][Tl::kB];
+  __shared__ __align__(128) float scratch[kThreads / 32][16 * 16];
+  const int tid = threadIdx.x, warp = tid / 32, wm = warp / kWarpsN, wn = warp % kWarpsN;
+  const int gi = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  // This thread's A row (one output channel) and B rows (pixels), fixed for the K loop.
+  const int a_row = m0 + tid / kChunks;
+  const bool a_ok = a_row < g.kg;
+  const int a_off = a_ok ? (gi * g.kg + a_row) * g.kdim : 0;
+  const PixelRows pr = decode_pixels(g, gi, n0, tid);
+
+  FragC<T> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  const int slices = (g.kdim + Tl::BK - 1) / Tl::BK;
+  load_slice<T, kVec>(g, x, wt, a_off, a_ok, pr, 0, tid, As[0], Bs[0]);
+  cp_async_commit();
+  for (int t = 0; t < slices; ++t) {
+    if (t + 1 < slices)  // stage (t+1)&1 was last read in step t-1, before its closing barrier
+      load_slice<T, kVec>(g, x, wt, a_off, a_ok, pr, (t + 1) * Tl::BK, tid, As[(t + 1) & 1],
+                          Bs[(t + 1) & 1]);
+    // subtle: commit even when nothing was issued, so "all but the newest group" below
+    // always means "slice t has landed".
+    cp_async_commit();
+    cp_async_wait_one();
+    __syncthreads();  // everyone's copies of slice t are visible
+    mma_slice<T>(As[t & 1], Bs[t & 1], wm, wn, acc);
+    __syncthreads();  // everyone is done reading stage t&1 before it is refilled
+  }
+  store_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, bias, y, acc, scratch[warp]);
+#endif
+}
+
+Geo32 geo32(const std::vector<std::int64_t>& d) {
+  if (d.size() != 16) throw std::invalid_argument("conv2d (tensor cores): dims must hold 16 integers");
+  const std::int64_t n = d[0], c = d[1], h = d[2], w = d[3], k = d[4], r = d[5], s = d[6],
+                     p = d[7], q = d[8], groups = d[15];
+  const std::int64_t big = std::max({n * c * h * w, n * k * p * q, k * (c / groups) * r * s});
+  if (big >= INT_MAX)
+    throw std::invalid_argument("conv2d (tensor cores): tensors must hold fewer than 2^31 "
+                                "elements (use the generic cuda kernel)");
+  if (groups > 65535 || (k / groups + BM - 1) / BM > 65535)
+    throw std::invalid_argument("conv2d (tensor cores): at most 65535 groups and 65535 channel tiles");
+  const auto i32 = [&d](int i) { return static_cast<int>(d[i]); };
+  Geo32 g{i32(0), i32(1), i32(2), i32(3), i32(4), i32(5), i32(6), i32(7), i32(8), i32(9),
+          i32(10), i32(11), i32(12), i32(13), i32(14), i32(15), 0, 0, 0, 0, 0};
+  g.cg = g.c / g.groups;
+  g.kg = g.k / g.groups;
+  g.kdim = g.r * g.s * g.cg;
+  g.pq = g.p * g.q;
+  g.npix = g.n * g.pq;
+  return g;
+}
+
+bool aligned16(std::uintptr_t p) { return p % 16 == 0; }
+
+template <typename T>
+void forward_tc(std::uintptr_t x, std::uintptr_t w, std::uintptr_t b, std::uintptr_t y,
+                const Geo32& g, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((g.npix + BN - 1) / BN),
+                  static_cast<unsigned>((g.kg + BM - 1) / BM), static_cast<unsigned>(g.groups));
+  const bool vec = g.cg % Tile<T>::kVecElems == 0 && aligned16(x) && aligned16(w);
+  auto* xp = as_ptr<const T>(x);
+  auto* wp = as_ptr<const T>(w);
+  auto* bp = as_ptr<const T>(b);
+  if (vec)
+    conv2d_tc_kernel<T, true><<<grid, kThreads, 0, stream>>>(g, xp, wp, bp, as_ptr<T>(y));
+  else
+    conv2d_tc_kernel<T, false><<<grid, kThreads, 0, stream>>>(g, xp, wp, bp, as_ptr<T>(y));
+  check_launch("conv2d_forward_tc");
+}
+
+void require_sm80(int device) {
+  int major = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+    cudaGetLastError();
+    throw std::runtime_error("conv2d_forward_tc: could not read the device's compute capability");
+  }
+  if (major < 8)
+    throw std::invalid_argument("conv2d_forward_tc: needs compute capability 8.0 or newer "
+                                "(cp.async, bf16 and TF32 MMA)");
+}
+
+}  // namespace
+
+void conv2d_forward_tc_cuda(std::uintptr_t x_nhwc, std::uintptr_t w_krsc, std::uintptr_t bias,
+                            std::uintptr_t y, const std::vector<std::int64_t>& dims, int dtype,
+                            int device, std::uintptr_t stream) {
+  const DeviceGuard guard(device);
+  require_sm80(device);
+  const Geo32 g = geo32(dims);
+  switch (to_dtype(dtype)) {
+    case DType::f32: return forward_tc<float>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
+    case DType::f16: return forward_tc<__half>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
+    case DType::bf16: return forward_tc<__nv_bfloat16>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
+    default:
+      throw std::invalid_argument("conv2d (tensor cores): dtype must be float16, bfloat16 or "
+                                  "float32 (as TF32)");
+  }
+}
+
+}  // namespace hubkit
