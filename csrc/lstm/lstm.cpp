@@ -21,7 +21,9 @@
 #include "lstm/lstm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "common.h"
@@ -96,6 +98,45 @@ HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T
       for (int l = 0; l < n; ++l) sv[r][q * H + j0 + l] = acc[r][q * JB + l] + gx[r][q * H + j0 + l];
 }
 
+#if HUBKIT_VECTOR_ABI
+// aligned(sizeof element): loads through these types may be unaligned.
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+typedef double v8d __attribute__((vector_size(64), aligned(8)));
+
+// forward_block with explicit 64-byte vectors, for the AVX-512 path: a block's 4 gate
+// rows at one k are two vectors, loaded once and fed to NB batch rows (2*NB
+// accumulators in registers; one broadcast of h per row). The auto-vectorized
+// forward_block leaves the compiler to keep the weights in registers, and GCC
+// reloads them from the stack for every row instead (twice the loads per FMA).
+template <typename T, typename V, int NB>
+HK_ALWAYS_INLINE void forward_block_v(const T* wp, const T* const* h_prev, const T* const* gx,
+                                      T* const* sv, std::int64_t H, std::int64_t j0, int n) {
+  constexpr int JB = kJB<T>, L = sizeof(V) / sizeof(T), NV = 4 * JB / L;
+  V acc[NB][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < NB; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  for (std::int64_t k = 0; k < H; ++k) {
+    V w[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&w[v], wp + (k * NV + v) * L, sizeof(V));
+#pragma GCC unroll 16
+    for (int r = 0; r < NB; ++r) {
+      const T hv = h_prev[r][k];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] += hv * w[v];
+    }
+  }
+  T z[NB][4 * JB];
+  std::memcpy(z, acc, sizeof(z));
+  for (int r = 0; r < NB; ++r)
+    for (int q = 0; q < 4; ++q)
+#pragma omp simd
+      for (int l = 0; l < n; ++l) sv[r][q * H + j0 + l] = z[r][q * JB + l] + gx[r][q * H + j0 + l];
+}
+#endif
+
 // Gate math and state update of units [u0, u1) for one row of step t: saved holds
 // the pre-activations z (i, f, g, o) and gets the activated gates and c_t.
 template <typename T>
@@ -116,8 +157,9 @@ HK_ALWAYS_INLINE void cell_update(const Dims& d, std::int64_t t, std::int64_t b,
   }
 }
 
-// Rows b0 .. b0+NB-1 of step t, for one block.
-template <typename T, int NB>
+// Rows b0 .. b0+NB-1 of step t, for one block; V is void for the auto-vectorized
+// kernel, or the vector type of forward_block_v.
+template <typename T, typename V, int NB>
 HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b0,
                                    std::int64_t blk, const T* wp, const T* h0, const T* y,
                                    T* saved) {
@@ -131,24 +173,34 @@ HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b
     gx[r] = saved + row * 5 * H;  // x W_ih^T + bias, overwritten in place
     so[r] = saved + row * 5 * H;
   }
-  forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0,
-                       static_cast<int>(std::min<std::int64_t>(JB, H - j0)));
+  const int n = static_cast<int>(std::min<std::int64_t>(JB, H - j0));
+  if constexpr (std::is_void_v<V>) {
+    forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0, n);
+  } else {
+#if HUBKIT_VECTOR_ABI
+    forward_block_v<T, V, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0, n);
+#endif
+  }
 }
 
 // Step t for this thread's unit blocks [lo, hi): pre-activations of all batch rows,
 // up to 8 at a time, then the gate math over the slice row by row.
-template <typename T>
+template <typename T, typename V = void>
 HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
                                     std::int64_t hi, const T* wp, const T* h0, const T* c0,
                                     T* y, T* saved) {
   for (std::int64_t blk = lo; blk < hi; ++blk) {
-    // subtle: more rows per pass reuse each loaded weight vector more times; 8 rows
-    // are 16 AVX-512 accumulators (32 registers), the AVX2 clone spills some.
+    // subtle: more rows per pass reuse each loaded weight vector more times. With
+    // explicit vectors, 12 rows are 24 AVX-512 accumulators + 2 weight vectors + 1
+    // broadcast of 32 registers; the auto-vectorized kernel stops at 8 (its AVX2
+    // clone spills some even so).
     std::int64_t b = 0;
-    for (; b + 8 <= d.B; b += 8) forward_rows<T, 8>(d, t, b, blk, wp, h0, y, saved);
-    for (; b + 4 <= d.B; b += 4) forward_rows<T, 4>(d, t, b, blk, wp, h0, y, saved);
-    for (; b + 2 <= d.B; b += 2) forward_rows<T, 2>(d, t, b, blk, wp, h0, y, saved);
-    if (b < d.B) forward_rows<T, 1>(d, t, b, blk, wp, h0, y, saved);
+    if constexpr (!std::is_void_v<V>)
+      for (; b + 12 <= d.B; b += 12) forward_rows<T, V, 12>(d, t, b, blk, wp, h0, y, saved);
+    for (; b + 8 <= d.B; b += 8) forward_rows<T, V, 8>(d, t, b, blk, wp, h0, y, saved);
+    for (; b + 4 <= d.B; b += 4) forward_rows<T, V, 4>(d, t, b, blk, wp, h0, y, saved);
+    for (; b + 2 <= d.B; b += 2) forward_rows<T, V, 2>(d, t, b, blk, wp, h0, y, saved);
+    if (b < d.B) forward_rows<T, V, 1>(d, t, b, blk, wp, h0, y, saved);
   }
   const std::int64_t u0 = lo * kJB<T>, u1 = std::min(hi * kJB<T>, d.H);
   for (std::int64_t b = 0; b < d.B; ++b) cell_update(d, t, b, u0, u1, c0, y, saved);
@@ -166,6 +218,31 @@ HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_
                                       std::int64_t hi, const double* wp, const double* h0,
                                       const double* c0, double* y, double* s) {
   forward_slice(d, t, lo, hi, wp, h0, c0, y, s);
+}
+
+#if HUBKIT_VECTOR_ABI
+__attribute__((target("avx512f,fma"))) void forward_step_avx512(
+    const Dims& d, std::int64_t t, std::int64_t lo, std::int64_t hi, const float* wp,
+    const float* h0, const float* c0, float* y, float* s) {
+  forward_slice<float, v16f>(d, t, lo, hi, wp, h0, c0, y, s);
+}
+__attribute__((target("avx512f,fma"))) void forward_step_avx512(
+    const Dims& d, std::int64_t t, std::int64_t lo, std::int64_t hi, const double* wp,
+    const double* h0, const double* c0, double* y, double* s) {
+  forward_slice<double, v8d>(d, t, lo, hi, wp, h0, c0, y, s);
+}
+#endif
+
+// The step kernel for this CPU: explicit AVX-512 vectors where the CPU has them,
+// else the multiversioned auto-vectorized one (AVX2 or baseline).
+template <typename T>
+auto pick_forward_step() {
+  using Step = void (*)(const Dims&, std::int64_t, std::int64_t, std::int64_t, const T*,
+                        const T*, const T*, T*, T*);
+#if HUBKIT_VECTOR_ABI
+  if (__builtin_cpu_supports("avx512f")) return static_cast<Step>(forward_step_avx512);
+#endif
+  return static_cast<Step>(forward_step);
 }
 
 // Run fn(lo, hi) for each step, on nt threads that each own parts [lo, hi) of `parts`,
@@ -186,9 +263,10 @@ void team_loop(std::int64_t parts, int nt, Fn fn) {
 template <typename T>
 void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, T* y, T* saved,
                   int nt) {
+  const auto step = pick_forward_step<T>();
   team_loop(d.blocks(kJB<T>), nt, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = 0; t < d.T; ++t) {
-      forward_step(d, t, lo, hi, wp, h0, c0, y, saved);
+      step(d, t, lo, hi, wp, h0, c0, y, saved);
 #pragma omp barrier
     }
   });

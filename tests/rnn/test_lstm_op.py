@@ -12,7 +12,9 @@ BACKENDS = ["reference", "cpp"]
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float64: 1e-11, torch.float32: 2e-5}  # relative to the output's scale
 SHAPES = [(1, 1, 1, 1), (7, 3, 5, 9), (4, 2, 3, 33), (3, 5, 17, 70), (2, 1, 4, 129),
-          (3, 15, 4, 11)]  # T, B, I, H; B=15 runs the 8-, 4-, 2- and 1-row paths
+          (3, 15, 4, 11), (2, 27, 3, 19)]
+# T, B, I, H; B=15 runs the 8-, 4-, 2- and 1-row paths, B=27 the AVX-512 12-row one
+# twice plus the 2- and 1-row ones.
 
 
 def _skip_unavailable(backend: str) -> None:
