@@ -30,6 +30,7 @@
 #include "vector_math.h"
 
 #define HK_ALWAYS_INLINE inline __attribute__((always_inline))
+#define HK_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 
 namespace hubkit {
 namespace {
@@ -108,16 +109,23 @@ typedef double v8d __attribute__((vector_size(64), aligned(8)));
 // accumulators in registers; one broadcast of h per row). The auto-vectorized
 // forward_block leaves the compiler to keep the weights in registers, and GCC
 // reloads them from the stack for every row instead (twice the loads per FMA).
+//
+// subtle: with one or two rows there would be only 2 or 4 accumulators, and each FMA
+// would wait for the previous one into the same register (4 cycles of latency): the
+// k loop is split into KS interleaved partial sums, so 8 FMAs are always in flight.
 template <typename T, typename V, int NB>
 HK_ALWAYS_INLINE void forward_block_v(const T* wp, const T* const* h_prev, const T* const* gx,
                                       T* const* sv, std::int64_t H, std::int64_t j0, int n) {
   constexpr int JB = kJB<T>, L = sizeof(V) / sizeof(T), NV = 4 * JB / L;
-  V acc[NB][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < NB; ++r)
+  constexpr int KS = NB >= 4 ? 1 : 4 / NB;
+  V acc[KS][NB][NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
-  for (std::int64_t k = 0; k < H; ++k) {
+  for (int s = 0; s < KS; ++s)
+#pragma GCC unroll 16
+    for (int r = 0; r < NB; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[s][r][v] = V{};
+  auto rank1 = [&](std::int64_t k, int s) HK_ALWAYS_INLINE_LAMBDA {
     V w[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) std::memcpy(&w[v], wp + (k * NV + v) * L, sizeof(V));
@@ -125,11 +133,22 @@ HK_ALWAYS_INLINE void forward_block_v(const T* wp, const T* const* h_prev, const
     for (int r = 0; r < NB; ++r) {
       const T hv = h_prev[r][k];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] += hv * w[v];
+      for (int v = 0; v < NV; ++v) acc[s][r][v] += hv * w[v];
     }
-  }
+  };
+  std::int64_t k = 0;
+  for (; k + KS <= H; k += KS)
+#pragma GCC unroll 4
+    for (int s = 0; s < KS; ++s) rank1(k + s, s);
+  for (; k < H; ++k) rank1(k, 0);
+#pragma GCC unroll 4
+  for (int s = 1; s < KS; ++s)
+#pragma GCC unroll 16
+    for (int r = 0; r < NB; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[0][r][v] += acc[s][r][v];
   T z[NB][4 * JB];
-  std::memcpy(z, acc, sizeof(z));
+  std::memcpy(z, acc[0], sizeof(z));
   for (int r = 0; r < NB; ++r)
     for (int q = 0; q < 4; ++q)
 #pragma omp simd
