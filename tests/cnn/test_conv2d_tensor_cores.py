@@ -329,3 +329,33 @@ def test_float32_is_exact_unless_tf32_is_allowed(tf32, gen, tc_calls):
     else:
         assert not tc_calls
         assert err < 1e-5, err
+
+
+# -- the exercise ladder's tiled step, graded by the conv2d_cuda checker ---------------------
+
+def _check_ladder_step():
+    from hubkit.check import get_exercise
+    from hubkit.check.build import nvcc
+    from hubkit.check.runner import run_check
+
+    if nvcc() is None:
+        pytest.skip("needs nvcc")
+    ex = get_exercise("conv2d_cuda")
+    files = {"conv2d.cu": ex.root / "ladder" / "conv2d_tiled.cu"}
+    return run_check(ex, files, impl="ladder:conv2d_tiled", fast=True, timing=False)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_exercise_ladder_tiled_kernel_passes_the_conv2d_cuda_checker():
+    result = _check_ladder_step()
+    assert result.status == "pass", f"{result.status}: {result.message}\n{result.output}"
+
+
+@pytest.mark.slow
+def test_exercise_ladder_tiled_kernel_compiles_for_the_conv2d_cuda_checker():
+    if torch.cuda.is_available():
+        pytest.skip("graded on the device by the test above")
+    result = _check_ladder_step()
+    assert result.status == "not_run", f"{result.status}: {result.message}\n{result.output}"
+    assert "compiled; not run: no CUDA device" in result.message
