@@ -179,7 +179,8 @@ def _float64_inputs(cfg, gen):
     (n, c, h, w, k, r, s), stride, padding, dilation, groups = _pairs(cfg)
     x = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64)
     wt = torch.randn(k, c // groups, r, s, generator=gen, dtype=torch.float64)
-    return x, wt, torch.randn(k, generator=gen, dtype=torch.float64), stride, padding, dilation, groups
+    b = torch.randn(k, generator=gen, dtype=torch.float64)
+    return x, wt, b, stride, padding, dilation, groups
 
 
 @pytest.mark.parametrize("elem_bytes", [2, 4], ids=["half", "tf32"])
@@ -345,17 +346,13 @@ def _check_ladder_step():
     return run_check(ex, files, impl="ladder:conv2d_tiled", fast=True, timing=False)
 
 
-@pytest.mark.gpu
-@needs_gpu
+# subtle: not marked gpu: an nvcc compile would eat the GPU check's few minutes. On a GPU
+# machine the slow suite grades it; here it proves the file compiles against the exercise.
+@pytest.mark.slow
 def test_exercise_ladder_tiled_kernel_passes_the_conv2d_cuda_checker():
     result = _check_ladder_step()
-    assert result.status == "pass", f"{result.status}: {result.message}\n{result.output}"
-
-
-@pytest.mark.slow
-def test_exercise_ladder_tiled_kernel_compiles_for_the_conv2d_cuda_checker():
     if torch.cuda.is_available():
-        pytest.skip("graded on the device by the test above")
-    result = _check_ladder_step()
-    assert result.status == "not_run", f"{result.status}: {result.message}\n{result.output}"
-    assert "compiled; not run: no CUDA device" in result.message
+        assert result.status == "pass", f"{result.status}: {result.message}\n{result.output}"
+    else:
+        assert result.status == "not_run", f"{result.status}: {result.message}\n{result.output}"
+        assert "compiled; not run: no CUDA device" in result.message
