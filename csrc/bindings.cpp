@@ -15,6 +15,7 @@ namespace hubkit::bpe { void bind_bpe(pybind11::module_& m); }
 namespace hubkit::word2vec { void bind_word2vec(pybind11::module_& m); }
 namespace hubkit::search { void bind_search(pybind11::module_& m); }
 namespace hubkit::gae { void bind_gae(pybind11::module_& m); }
+namespace hubkit::winograd { void bind_winograd(pybind11::module_& m); }
 
 namespace py = pybind11;
 using release_gil = py::call_guard<py::gil_scoped_release>;
@@ -53,4 +54,5 @@ PYBIND11_MODULE(_C, m) {
   hubkit::word2vec::bind_word2vec(m);  // embeddings: word2vec_train (csrc/word2vec/)
   hubkit::search::bind_search(m);  // search: topk_similarity, HNSW (csrc/search/search_bind.cpp)
   hubkit::gae::bind_gae(m);  // rl: gae (csrc/gae/gae.cpp)
+  hubkit::winograd::bind_winograd(m);  // cnn: Winograd conv2d (csrc/conv2d/winograd.cpp)
 }

@@ -117,7 +117,7 @@ def test_conv2d_cpp_matches_torch_past_every_gemm_block_edge(dtype, gen):
 def test_conv2d_passes_opcheck(backend, device, dtype, gen):
     _skip_unavailable(backend, device)
     x, w, b = _inputs((2, 4, 7, 6, 6, 3, 2, 0, 0, 0, 2), dtype, device, gen)
-    args = ([2, 1], [1, 0], [1, 2], 2, backend)
+    args = ([2, 1], [1, 0], [1, 2], 2, "auto", backend)
     torch.library.opcheck(torch.ops.hubkit.conv2d.default, (x, w, b, *args))
     torch.library.opcheck(torch.ops.hubkit.conv2d.default, (x, w, None, *args))
     gy = torch.randn(2, 6, 4, 4, generator=gen).to(device, dtype)

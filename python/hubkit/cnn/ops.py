@@ -6,9 +6,15 @@ public `conv2d` checks every argument, then calls it.
 
 Backends:
     reference  torch tensor ops doing the im2col + matmul of `hubkit.cnn.reference`
-    cpp        csrc/conv2d/: im2col + packed, register-blocked GEMM (OpenMP)
+    cpp        csrc/conv2d/: im2col + packed, register-blocked GEMM (OpenMP), or for 3x3
+               stride-1 convolutions Winograd F(4x4, 3x3) (`hubkit.cnn.winograd`)
     cuda       csrc/conv2d/*.cu: tiled implicit GEMM, float32 accumulation; float16 and
                bfloat16 (and float32 with TF32 allowed) on tensor cores, see `cuda_kernel_for`
+
+Algorithms (`algorithm=`, cpp backend only): "auto" picks per shape (`cpp_algorithm`);
+"im2col", "winograd2" (F(2x2, 3x3)) and "winograd4" (F(4x4, 3x3)) force one, for
+teaching and benchmarks. The reference and cuda backends have one algorithm each and
+take only "auto": anything else raises ValueError naming `algorithm`.
 
 Shapes: x (N, C, H, W), weight (K, C/groups, R, S), bias (K,) -> (N, K, P, Q).
 """
@@ -20,6 +26,7 @@ import torch
 from hubkit import _checks, _ext
 from hubkit._backend import OpBackends
 from hubkit._op import Op
+from hubkit.cnn import winograd
 from hubkit.cnn.reference import out_size
 
 SPEC = OpBackends("conv2d", cpu=("cpp", "reference"), cuda=("cuda", "reference"))
@@ -29,6 +36,7 @@ DTYPES = {
     "cpp": (torch.float32, torch.float64),
     "cuda": (torch.float32, torch.float16, torch.bfloat16),
 }
+ALGORITHMS = ("auto", "im2col", *winograd.TILES)
 
 
 def _dims(x: torch.Tensor, w: torch.Tensor, stride, padding, dilation, groups) -> list[int]:
@@ -113,12 +121,43 @@ def _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups, *
     return gx, gw, gb
 
 
-def _forward_cpp(*args):
-    return _forward_compiled(_ext.cpp_module(), *args)
+def cpp_algorithm(x, weight, stride, dilation, groups, algorithm: str = "auto") -> str:
+    """The cpp backend's path for this shape: "im2col", "winograd2" or "winograd4".
+
+    "auto" takes F(4x4, 3x3) where Winograd applies (3x3, stride 1, dilation 1,
+    groups 1) and pays (`winograd.pays_off`), else im2col; a forced algorithm is
+    returned as is (`_check_algorithm` has already said whether it applies).
+    """
+    if algorithm != "auto":
+        return algorithm
+    if winograd.why_not(weight, stride, dilation, groups) is None and winograd.pays_off(x, weight):
+        return "winograd4"
+    return "im2col"
 
 
-def _backward_cpp(*args):
-    return _backward_compiled(_ext.cpp_module(), *args)
+def _forward_cpp(x, w, b, stride, padding, dilation, groups, algorithm):
+    path = cpp_algorithm(x, w, stride, dilation, groups, algorithm)
+    if path in winograd.TILES:
+        return winograd.conv2d_winograd(x, w, b, padding, winograd.TILES[path])
+    return _forward_compiled(_ext.cpp_module(), x, w, b, stride, padding, dilation, groups)
+
+
+def _backward_cpp(gy, x, w, b, stride, padding, dilation, groups, algorithm):
+    """grad_x by the forward's algorithm; grad_w and grad_b always by im2col + GEMM."""
+    module, path = _ext.cpp_module(), cpp_algorithm(x, w, stride, dilation, groups, algorithm)
+    if path not in winograd.TILES:
+        return _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups)
+    gx = winograd.grad_input_winograd(gy, w, padding, winograd.TILES[path])
+    gw, gb = torch.empty_like(w), w.new_empty(w.shape[0])
+    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), 0, gw.data_ptr(),
+                           gb.data_ptr(), _dims(x, w, stride, padding, dilation, groups),
+                           _ext.dtype_code(x.dtype))
+    return gx, gw, gb
+
+
+def _one_algorithm(kernel):
+    """A backend kernel with a single algorithm: drops the trailing `algorithm` ("auto")."""
+    return lambda *args: kernel(*args[:-1])
 
 
 def cuda_kernel_for(dtype: torch.dtype, capability: tuple[int, int], allow_tf32: bool,
@@ -198,19 +237,37 @@ def _backward_cuda(gy, x, w, b, stride, padding, dilation, groups):
     return gx, gw, gb
 
 
-def _fake(x, weight, bias, stride, padding, dilation, groups):
+def _fake(x, weight, bias, stride, padding, dilation, groups, algorithm):
     d = _dims(x, weight, stride, padding, dilation, groups)
     return x.new_empty(d[0], d[4], d[7], d[8])
+
+
+def _check_algorithm(backend, x, weight, bias, stride, padding, dilation, groups, algorithm):
+    """ValueError naming `algorithm` unless `backend` can run it on these shapes."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    if algorithm == "auto":
+        return
+    if backend != "cpp":
+        raise ValueError(f"algorithm: {algorithm!r} picks a path of the cpp backend; the "
+                         f"{backend!r} backend has one algorithm, so pass algorithm='auto' "
+                         f"(or backend='cpp')")
+    reason = winograd.why_not(weight, stride, dilation, groups)
+    if algorithm in winograd.TILES and reason is not None:
+        raise ValueError(f"algorithm: {algorithm!r} {reason}; use algorithm='auto' or "
+                         f"'im2col'")
 
 
 CONV2D = Op(
     name="conv2d",
     args="Tensor x, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, "
-         "int groups",
+         "int groups, str algorithm",
     outputs=("y",), backends=SPEC, dtypes=DTYPES,
-    forward={"reference": conv2d_im2col_torch, "cpp": _forward_cpp, "cuda": _forward_cuda},
-    backward={"reference": _backward_reference, "cpp": _backward_cpp, "cuda": _backward_cuda},
-    fake=_fake, differentiable=("x", "weight", "bias"),
+    forward={"reference": _one_algorithm(conv2d_im2col_torch), "cpp": _forward_cpp,
+             "cuda": _one_algorithm(_forward_cuda)},
+    backward={"reference": _one_algorithm(_backward_reference), "cpp": _backward_cpp,
+              "cuda": _one_algorithm(_backward_cuda)},
+    fake=_fake, differentiable=("x", "weight", "bias"), check=_check_algorithm,
 )
 
 
@@ -251,7 +308,8 @@ def _check_shapes(x, weight, bias, groups: int) -> None:
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
-           padding=0, dilation=1, groups: int = 1, backend: str | None = None) -> torch.Tensor:
+           padding=0, dilation=1, groups: int = 1, backend: str | None = None,
+           algorithm: str = "auto") -> torch.Tensor:
     """2D convolution (cross-correlation, like torch.nn.functional.conv2d).
 
     Args:
@@ -261,6 +319,8 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         stride, padding, dilation: int or (h, w) pair; padding is zeros on both sides.
         groups: split channels into independent groups (C and K both divisible).
         backend: "reference", "cpp" or "cuda"; None picks by device.
+        algorithm: "auto", or for the cpp backend "im2col", "winograd2" or "winograd4"
+            (3x3, stride 1, dilation 1, groups 1 only) to force a path.
 
     Returns:
         (N, K, P, Q) contiguous tensor, P = (H + 2*pad - dil*(R-1) - 1) // stride + 1.
@@ -283,4 +343,5 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         if size + 2 * pad[axis] < dil[axis] * (kern - 1) + 1:
             raise ValueError(f"weight: kernel extent {dil[axis] * (kern - 1) + 1} is larger "
                              f"than the padded input ({size} + 2*{pad[axis]}) on axis {axis + 2}")
-    return CONV2D(x, weight, bias, st, pad, dil, groups, device=device, backend=backend)
+    return CONV2D(x, weight, bias, st, pad, dil, groups, algorithm, device=device,
+                  backend=backend)
