@@ -2,7 +2,8 @@
 
 Modules: `demos` (collect expert episodes on hubkit's vector envs, Minari's
 dataset format, normalization and frame stacking), `bc` (behavioral cloning
-and DAgger on Reacher, with the distribution-shift studies), `maxent_irl`
+and DAgger on Reacher, HalfCheetah and Hopper, with the distribution-shift
+studies), `tasks` (each env with its expert), `maxent_irl`
 (maximum-entropy inverse RL on a gridworld, with the recovered reward drawn as
 a heatmap).
 """

@@ -11,15 +11,19 @@ DAgger (Ross, Gordon & Bagnell, 2011, https://arxiv.org/abs/1011.0686) fixes
 the training distribution instead of the loss: run the current learner, ask the
 expert what it would have done in the states the learner actually reached, add
 those labelled states to the data set (aggregate, never replace), retrain.
-The expert is the labeler here (`expert_policy`: the reach controller of
-hubkit.envs.controllers with a gain that trades precision for smaller torques,
-so it also scores well on Reacher's reward, which charges for torque), so
-labels cost nothing; with a human expert they are the expensive part.
+The expert is the labeler here, so labels cost nothing; with a human expert
+they are the expensive part. The experts (`hubkit.imitation.tasks`): on
+Reacher the reach controller of hubkit.envs.controllers (`expert_policy`, a
+gain that trades precision for smaller torques, so it also scores well on
+Reacher's reward, which charges for torque); on HalfCheetah the CEM-tuned
+open-loop gait, whose phase is appended to the observation so that a policy
+of the observation can copy it; on Hopper a PPO policy of the RL track.
 
-`python -m hubkit.imitation.bc --out DIR` runs both studies on hubkit/Reacher-v5
-and writes their plots and figures: BC's return against the number of
-demonstrations, the error compounding over the horizon, and DAgger against BC
-at the same number of expert labels.
+`python -m hubkit.imitation.bc --out DIR [--env reacher|halfcheetah|hopper]`
+runs both studies (default: hubkit/Reacher-v5) and writes their plots and
+figures: BC's return against the number of demonstrations, the error
+compounding over the horizon, and DAgger against BC at the same number of
+expert labels.
 
 Shapes: N envs, M samples, O observation size, A action size, T steps.
 """
@@ -27,7 +31,6 @@ Shapes: N envs, M samples, O observation size, A action size, T steps.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -35,14 +38,17 @@ import torch
 from torch import nn
 
 from hubkit.imitation.demos import Normalizer, Policy, rollout, transitions
+from hubkit.imitation.tasks import (
+    NAMES,
+    Task,
+    expert_policy,  # noqa: F401  (the Reacher expert, as before)
+    make_task,
+    reacher_task,
+)
+from hubkit.imitation.tasks import one_thread as _one_thread
+from hubkit.imitation.tasks import reacher_env as _env  # noqa: F401  (bc_vs_rl's Reacher env)
 
-
-def expert_policy(obs: np.ndarray) -> np.ndarray:
-    """The Reacher expert: Jacobian-transpose reaching with kp = 50 (return about -5.5
-    where kp = 150 reaches closer but pays three times more in torque)."""
-    from hubkit.envs.controllers import reach_policy
-
-    return reach_policy(obs, kp=50.0)
+REACHER = reacher_task()
 
 
 class MLPPolicy(nn.Module):
@@ -90,17 +96,6 @@ class BCConfig:
     batch_size: int = 256
     lr: float = 3e-3
     seed: int = 0
-
-
-@contextmanager
-def _one_thread():
-    """Run torch on one thread inside the block, then restore the setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def fit_policy(obs: np.ndarray, actions: np.ndarray, cfg: BCConfig) -> MLPPolicy:
@@ -192,7 +187,7 @@ def dagger_aggregate(obs: np.ndarray, actions: np.ndarray, new_obs: np.ndarray,
 
 @dataclass
 class StudyConfig:
-    """The Reacher studies: BC against demonstrations, and DAgger against BC."""
+    """The studies: BC against demonstrations, and DAgger against BC."""
 
     demo_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
     eval_episodes: int = 64
@@ -202,20 +197,14 @@ class StudyConfig:
     dagger: DAggerConfig = field(default_factory=DAggerConfig)
 
 
-def _env(num_envs: int, seed: int):
-    from hubkit.envs.vector import MujocoVectorEnv
-
-    return MujocoVectorEnv("Reacher", num_envs=num_envs, seed=seed)
-
-
-def bc_vs_demos(cfg: StudyConfig, progress=None) -> dict[int, list[float]]:
+def bc_vs_demos(cfg: StudyConfig, progress=None, task: Task = REACHER) -> dict[int, list[float]]:
     """BC's evaluation return for each number of expert episodes, one value per seed."""
     out: dict[int, list[float]] = {}
     for n in cfg.demo_counts:
         out[n] = []
         for seed in range(cfg.seeds):
-            env = _env(cfg.num_envs, seed)
-            demos = rollout(env, expert_policy, n, seed)
+            env = task.make_env(cfg.num_envs, seed)
+            demos = rollout(env, task.expert, n, seed)
             policy = fit_policy(*transitions(demos), replace(cfg.bc, seed=seed))
             out[n].append(mean_return(env, policy.act, cfg.eval_episodes, 10_000 + seed))
             if progress is not None:
@@ -223,24 +212,40 @@ def bc_vs_demos(cfg: StudyConfig, progress=None) -> dict[int, list[float]]:
     return out
 
 
-def dagger_vs_bc(cfg: StudyConfig, progress=None) -> dict[str, list[list[float]]]:
+def dagger_vs_bc(cfg: StudyConfig, progress=None,
+                 task: Task = REACHER) -> dict[str, list[list[float]]]:
     """Return against expert labels for DAgger's iterations and for BC with as many labels.
 
     Both curves are indexed by the same label budgets (DAgger's data-set sizes);
-    BC gets that many expert-episode labels instead (Reacher episodes have
-    a fixed length, so sizes convert to whole episodes).
+    BC gets that many labels from the expert's own episodes instead.
     """
     curves: dict[str, list[list[float]]] = {"labels": [], "dagger": [], "bc": []}
     for seed in range(cfg.seeds):
-        for key, values in zip(curves, _dagger_curve(cfg, seed, progress), strict=True):
+        for key, values in zip(curves, _dagger_curve(cfg, seed, progress, task), strict=True):
             curves[key].append(values)
     return curves
 
 
-def _dagger_curve(cfg: StudyConfig, seed: int, progress) -> tuple[list, list, list]:
+def expert_labels(env, expert: Policy, size: int, seed: int,
+                  episodes: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The first `size` (observation, action) pairs of the expert's episodes: (size, O), (size, A).
+
+    Rolls out `episodes` episodes, doubling them until there are enough pairs.
+    """
+    # subtle: episodes end in the same order whatever their number (same seed), so the
+    # first pairs never depend on `episodes`; with fixed-length episodes (Reacher) a
+    # multiple of the length is exactly that many whole episodes.
+    while True:
+        obs, actions = transitions(rollout(env, expert, episodes, seed))
+        if len(obs) >= size:
+            return obs[:size], actions[:size]
+        episodes *= 2
+
+
+def _dagger_curve(cfg: StudyConfig, seed: int, progress, task: Task) -> tuple[list, list, list]:
     """One seed of `dagger_vs_bc`: label counts, DAgger returns, BC returns."""
     d = replace(cfg.dagger, bc=replace(cfg.dagger.bc, seed=seed))
-    env = _env(cfg.num_envs, seed)
+    env = task.make_env(cfg.num_envs, seed)
     labels: list[int] = []
     dag: list[float] = []
     bc: list[float] = []
@@ -249,13 +254,13 @@ def _dagger_curve(cfg: StudyConfig, seed: int, progress) -> tuple[list, list, li
         labels.append(size)
         dag.append(mean_return(env, policy.act, cfg.eval_episodes, 20_000 + seed))
         episodes = d.initial_episodes + i * d.episodes_per_iteration
-        clone = fit_policy(*transitions(rollout(env, expert_policy, episodes, seed)),
+        clone = fit_policy(*expert_labels(env, task.expert, size, seed, episodes),
                            replace(cfg.bc, seed=seed))
         bc.append(mean_return(env, clone.act, cfg.eval_episodes, 20_000 + seed))
         if progress is not None:
             progress.update(labels=size, dagger=dag[-1], bc=bc[-1])
 
-    dagger(env, expert_policy, d, seed, on_iteration=evaluate)
+    dagger(env, task.expert, d, seed, on_iteration=evaluate)
     return labels, dag, bc
 
 
@@ -284,47 +289,70 @@ def build_parser():
     from hubkit import runlog
 
     p = runlog.parser("python -m hubkit.imitation.bc", __doc__, "imitation")
+    p.add_argument("--env", choices=NAMES, default="reacher",
+                   help="task and expert: reacher (reach controller), halfcheetah (CEM gait, "
+                        "phase as input), hopper (PPO policy)")
+    p.add_argument("--expert", default=None,
+                   help="hopper: a PPO policy.pt (default: the committed "
+                        "rl-ppo-hopper run); halfcheetah: a JSON list of gait parameters "
+                        "(default: tune one with CEM first)")
+    p.add_argument("--cem-iterations", type=int, default=20,
+                   help="halfcheetah without --expert: CEM iterations for the gait")
     p.add_argument("--seeds", type=int, default=StudyConfig.seeds)
     p.add_argument("--demos", default="1,2,4,8,16,32",
                    help="comma-separated numbers of expert episodes for the BC study")
     p.add_argument("--dagger-iterations", type=int, default=DAggerConfig.iterations)
     p.add_argument("--eval-episodes", type=int, default=StudyConfig.eval_episodes)
+    p.add_argument("--num-envs", type=int, default=StudyConfig.num_envs,
+                   help="envs stepped together in every rollout")
     p.add_argument("--bc-steps", type=int, default=BCConfig.steps,
                    help="gradient steps per policy fit")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the BC and DAgger studies on Reacher and write their plots and numbers."""
+    """Run the BC and DAgger studies on one task and write their plots and numbers."""
     from hubkit import runlog
 
     args = build_parser().parse_args(argv)
     bc = BCConfig(steps=args.bc_steps)
     cfg = StudyConfig(demo_counts=tuple(int(n) for n in args.demos.split(",")),
                       eval_episodes=args.eval_episodes, seeds=args.seeds, bc=bc,
+                      num_envs=args.num_envs,
                       dagger=DAggerConfig(iterations=args.dagger_iterations, bc=bc))
     outputs = runlog.Outputs(args.out, args._run_name)
     total = len(cfg.demo_counts) * cfg.seeds + (cfg.dagger.iterations + 1) * cfg.seeds
-    with runlog.tracker(args, outputs) as track, \
+    # _one_thread: the experts' and the learners' small MLPs, as in fit_policy
+    with _one_thread(), runlog.tracker(args, outputs) as track, \
             runlog.Progress(total, "policy trained", enabled=not args.quiet, tracker=track) as bar:
-        env = _env(cfg.num_envs, 0)
-        expert = mean_return(env, expert_policy, cfg.eval_episodes, 10_000)
-        rng = np.random.default_rng(0)
-        random = mean_return(env, lambda o: rng.uniform(-1, 1, (len(o), 2)), cfg.eval_episodes,
-                             10_000)
-        by_demos = bc_vs_demos(cfg, bar)
-        curves = dagger_vs_bc(cfg, bar)
-        few = fit_policy(*transitions(rollout(env, expert_policy, cfg.demo_counts[0], 0)),
-                         cfg.bc)
-        many = fit_policy(*transitions(rollout(env, expert_policy, cfg.demo_counts[-1], 0)),
-                          cfg.bc)
-        drift = {n: deviation_over_time(env, expert_policy, p.act, 30_000, 50)
-                 for n, p in ((cfg.demo_counts[0], few), (cfg.demo_counts[-1], many))}
-    write_results(outputs, cfg, expert, random, by_demos, curves, drift)
+        task = make_task(args.env, args.expert, args.cem_iterations)
+        study = run_studies(cfg, task, bar)
+    write_results(outputs, cfg, task, **study)
     outputs.report()
 
 
-def write_results(outputs, cfg: StudyConfig, expert: float, random: float,
+def run_studies(cfg: StudyConfig, task: Task, progress=None) -> dict:
+    """Expert and random returns, BC against demonstrations, DAgger against BC, and the
+    compounding error of BC from the fewest and the most demonstrations."""
+    env = task.make_env(cfg.num_envs, 0)
+    expert = mean_return(env, task.expert, cfg.eval_episodes, 10_000)
+    rng = np.random.default_rng(0)
+    act_dim = env.single_action_space.shape[0]
+    random = mean_return(env, lambda o: rng.uniform(-1, 1, (len(o), act_dim)),
+                         cfg.eval_episodes, 10_000)
+    by_demos = bc_vs_demos(cfg, progress, task)
+    curves = dagger_vs_bc(cfg, progress, task)
+    drift_env = task.make_env(cfg.num_envs, 0, **task.drift_overrides)
+    drift = {}
+    for n in (cfg.demo_counts[0], cfg.demo_counts[-1]):
+        clone = fit_policy(*transitions(rollout(env, task.expert, n, 0)), cfg.bc)
+        drift[n] = deviation_over_time(drift_env, task.expert, clone.act, 30_000,
+                                       task.drift_steps)
+    return {"expert": expert, "random": random, "by_demos": by_demos, "curves": curves,
+            "drift": drift}
+
+
+def write_results(outputs, cfg: StudyConfig, task: Task, expert: float, random: float,
                   by_demos: dict[int, list[float]], curves: dict, drift: dict) -> None:
     """The three PNGs and results.json."""
     counts = list(by_demos)
@@ -334,14 +362,14 @@ def write_results(outputs, cfg: StudyConfig, expert: float, random: float,
         ax.axhline(expert, color="k", ls="--", label=f"expert {expert:.1f}")
         ax.axhline(random, color="r", ls=":", label=f"random {random:.1f}")
         ax.set_xscale("log", base=2)
-        ax.set(xlabel="expert episodes (50 steps each)", ylabel="return",
-               title="Reacher: BC return vs demonstrations")
+        ax.set(xlabel=f"expert episodes ({_episode_length(task)})", ylabel="return",
+               title=f"{task.name}: BC return vs demonstrations")
 
     def drift_plot(ax):
         for n, dev in drift.items():
             ax.plot(np.arange(1, len(dev) + 1), dev, label=f"BC from {n} episode(s)")
         ax.set(xlabel="step", ylabel="|obs_learner - obs_expert|",
-               title="Errors compound: distance from the expert's path")
+               title=f"{task.name}: errors compound, distance from the expert's path")
 
     labels = np.array(curves["labels"][0])
 
@@ -349,21 +377,32 @@ def write_results(outputs, cfg: StudyConfig, expert: float, random: float,
         _band(ax, labels, np.array(curves["dagger"]), "DAgger")
         _band(ax, labels, np.array(curves["bc"]), "BC, same number of expert labels")
         ax.axhline(expert, color="k", ls="--", label="expert")
-        ax.set(xlabel="expert-labelled samples", ylabel="return", title="DAgger vs BC on Reacher")
+        ax.set(xlabel="expert-labelled samples", ylabel="return",
+               title=f"DAgger vs BC on {task.name}")
 
     for name, draw in (("bc-vs-demos.png", demos_plot), ("compounding-error.png", drift_plot),
                        ("dagger-vs-bc.png", dagger_plot)):
         _plot(outputs.path(name), draw)
-    results = {"config": asdict(cfg), "expert_return": expert, "random_return": random,
+    results = {"env": task.name, "expert": task.expert_name, "config": asdict(cfg),
+               "expert_return": expert, "random_return": random,
                "bc_return_by_demos": {str(n): v for n, v in by_demos.items()},
                "dagger": curves, "deviation": {str(n): d.tolist() for n, d in drift.items()}}
     outputs.path("results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"expert {expert:.2f}, random {random:.2f}")
+    if hasattr(task.expert, "params"):  # the gait: --expert gait.json replays it
+        outputs.path("gait.json").write_text(json.dumps(task.expert.params.tolist()) + "\n")
+    print(f"{task.name}: expert {expert:.2f} ({task.expert_name}), random {random:.2f}")
     for n, v in by_demos.items():
         print(f"BC from {n:>3} episode(s): return {np.mean(v):7.2f} +- {np.std(v):.2f}")
     dag, bc = np.mean(curves["dagger"], axis=0), np.mean(curves["bc"], axis=0)
     for size, a, b in zip(labels, dag, bc, strict=True):
         print(f"{size:>5} labels: DAgger {a:7.2f}   BC {b:7.2f}")
+
+
+
+def _episode_length(task: Task) -> str:
+    spec = task.make_env(1, 0).unwrapped.task_spec
+    limit = f"{spec.max_episode_steps} steps each"
+    return f"up to {limit}" if spec.terminate_when_unhealthy else limit
 
 
 if __name__ == "__main__":
