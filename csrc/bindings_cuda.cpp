@@ -46,6 +46,9 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("conv2d_forward_tc", &hubkit::conv2d_forward_tc_cuda, release_gil(),
         py::arg("x_nhwc"), py::arg("weight_krsc"), py::arg("bias"), py::arg("out"),
         py::arg("dims"), py::arg("dtype"), py::arg("device"), py::arg("stream"));
+  m.def("conv2d_grad_weight_tc", &hubkit::conv2d_grad_weight_tc_cuda, release_gil(),
+        py::arg("grad_out_nhwc"), py::arg("x_nhwc"), py::arg("workspace"), py::arg("dims"),
+        py::arg("dtype"), py::arg("device"), py::arg("stream"));
   m.def("conv2d_backward", &hubkit::conv2d_backward_cuda, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
         py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"),

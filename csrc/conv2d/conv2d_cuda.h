@@ -20,5 +20,10 @@ void conv2d_backward_cuda(std::uintptr_t grad_y, std::uintptr_t x, std::uintptr_
 void conv2d_forward_tc_cuda(std::uintptr_t x_nhwc, std::uintptr_t w_krsc, std::uintptr_t bias,
                             std::uintptr_t y, const std::vector<std::int64_t>& dims, int dtype,
                             int device, std::uintptr_t stream);
+// grad_weight on tensor cores: grad_y as (N, P, Q, K), x as (N, H, W, C); adds into ws,
+// a zeroed float32 (K, R, S, C/groups). Same dtypes and limits as the forward.
+void conv2d_grad_weight_tc_cuda(std::uintptr_t gy_nhwc, std::uintptr_t x_nhwc, std::uintptr_t ws,
+                                const std::vector<std::int64_t>& dims, int dtype, int device,
+                                std::uintptr_t stream);
 
 }  // namespace hubkit

@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <type_traits>
 
 #include "conv2d/conv2d_cuda.h"
 #include "cuda_common.cuh"
@@ -161,27 +162,36 @@ __device__ void load_slice(const Geo32& g, const T* x, const T* wt, int a_off, b
   }
 }
 
-template <typename T>
-using FragA = wmma::fragment<wmma::matrix_a, 16, 16, Mma<T>::kK, typename Mma<T>::In, wmma::row_major>;
-template <typename T>
-using FragB = wmma::fragment<wmma::matrix_b, 16, 16, Mma<T>::kK, typename Mma<T>::In, wmma::col_major>;
+// kKOuter false: tiles stored K innermost (forward: As[m][kk], Bs[pix][kk]);
+// true: K outermost (grad weight: As[kk][m], Bs[kk][n]). Same products either way.
+template <typename T, bool kKOuter>
+using FragA = wmma::fragment<wmma::matrix_a, 16, 16, Mma<T>::kK, typename Mma<T>::In,
+                             std::conditional_t<kKOuter, wmma::col_major, wmma::row_major>>;
+template <typename T, bool kKOuter>
+using FragB = wmma::fragment<wmma::matrix_b, 16, 16, Mma<T>::kK, typename Mma<T>::In,
+                             std::conditional_t<kKOuter, wmma::row_major, wmma::col_major>>;
 template <typename T>
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, Mma<T>::kK, float>;
 
-// acc += this warp's 32 x 32 share of As * Bs for one staged slice.
-template <typename T>
-__device__ void mma_slice(const T* As, const T* Bs, int wm, int wn, FragC<T> (&acc)[2][2]) {
-  using Tl = Tile<T>;
+// Offset of element (row, k) of a tile stored with leading dimension ld.
+template <bool kKOuter>
+__device__ __forceinline__ int at(int row, int k, int ld) { return kKOuter ? k * ld + row : row * ld + k; }
+
+// acc += this warp's 32 x 32 share of A * B for one staged slice of bk K-elements.
+template <typename T, bool kKOuter, int kBK>
+__device__ void mma_slice(const T* As, int lda, const T* Bs, int ldb, int wm, int wn,
+                          FragC<T> (&acc)[2][2]) {
 #pragma unroll
-  for (int k = 0; k < Tl::BK; k += Mma<T>::kK) {
-    FragA<T> a[2];
-    FragB<T> b[2];
+  for (int k = 0; k < kBK; k += Mma<T>::kK) {
+    FragA<T, kKOuter> a[2];
+    FragB<T, kKOuter> b[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      wmma::load_matrix_sync(a[i], As + (wm * kWarpM + i * 16) * Tl::kLd + k, Tl::kLd);
+      wmma::load_matrix_sync(a[i], As + at<kKOuter>(wm * kWarpM + i * 16, k, lda), lda);
       Mma<T>::round(&a[i]);
-      // subtle: Bs is pixel-major with kk innermost, i.e. B (K x N) in column-major order
-      wmma::load_matrix_sync(b[i], Bs + (wn * kWarpN + i * 16) * Tl::kLd + k, Tl::kLd);
+      // subtle: the forward's Bs is pixel-major with kk innermost, i.e. B (K x N) in
+      // column-major order; grad weight's Bs is kk-major, i.e. row-major
+      wmma::load_matrix_sync(b[i], Bs + at<kKOuter>(wn * kWarpN + i * 16, k, ldb), ldb);
       Mma<T>::round(&b[i]);
     }
 #pragma unroll
@@ -257,10 +267,179 @@ __global__ void __launch_bounds__(kThreads, 2)
     cp_async_commit();
     cp_async_wait_one();
     __syncthreads();  // everyone's copies of slice t are visible
-    mma_slice<T>(As[t & 1], Bs[t & 1], wm, wn, acc);
+    mma_slice<T, false, Tl::BK>(As[t & 1], Tl::kLd, Bs[t & 1], Tl::kLd, wm, wn, acc);
     __syncthreads();  // everyone is done reading stage t&1 before it is refilled
   }
   store_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, bias, y, acc, scratch[warp]);
+#endif
+}
+
+// ---- grad weight -----------------------------------------------------------------------
+//
+// Per group gi, the pixels are the long reduction:
+//
+//   grad_w[gi*Kg + m, r, s, c] = sum over pix of A[m, pix] * B[pix, n]
+//   A[m, pix] = grad_y[n, p, q, gi*Kg + m]                          grad_y as (N, P, Q, K)
+//   B[pix, n] = x[n, p*sh - ph + r*dh, q*sw - pw + s*dw, gi*Cg + c]  x as (N, H, W, C)
+//   n = (r*S + s)*Cg + c;  M = Kg, N = R*S*Cg, K = N*P*Q
+//
+// Same block shape, warps and pipeline as the forward, with the tiles stored K outermost
+// (As[pix][m], Bs[pix][n]): channels are contiguous in memory along m and n, so the
+// 16-byte chunks run along them. A thread's B column chunk, hence its (r, s, c), is fixed
+// for the whole loop and decoded once; its pixel rows change every slice (one decode per
+// row per slice). M and N are small and K is huge, so K is split across blockIdx.z and
+// each split adds its partial tile into a float32 workspace (K, R, S, Cg) with atomicAdd.
+
+template <typename T> struct WTile {
+  static constexpr int BK = kSliceBytes / sizeof(T);  // pixels per slice
+  static constexpr int kVecElems = kChunkBytes / sizeof(T);
+  static constexpr int kLdA = BM + kVecElems, kLdB = BN + kVecElems;  // one chunk of pad
+  static constexpr int kA = BK * kLdA, kB = BK * kLdB;
+  static constexpr int kARow = BM / kVecElems, kBRow = BN / kVecElems;  // chunks per row
+  static_assert(BK * kARow == kThreads, "one A chunk per thread");
+  static_assert(BK * kBRow == kBRows * kThreads, "kBRows B chunks per thread");
+};
+
+// One pixel of the reduction: its grad_y and x offsets and top-left tap; off the split's
+// range, ih0 is far below 0 (as in decode_pixels) and ok is false.
+struct Pixel {
+  int gy_off, x_off, ih0, iw0;
+  bool ok;
+};
+
+__device__ __forceinline__ Pixel pixel_at(const Geo32& g, int gi, int pix, int k_end) {
+  const int pc = min(pix, g.npix - 1);
+  const int ni = pc / g.pq, pq = pc - ni * g.pq, p = pq / g.q, q = pq - p * g.q;
+  const bool ok = pix < k_end;
+  // subtle: the pixel index is also grad_y's (N, P, Q) row, since pix = (ni*P + p)*Q + q
+  return {pc * g.k + gi * g.kg, ni * g.h * g.w * g.c + gi * g.cg,
+          ok ? p * g.sh - g.ph : INT_MIN / 2, q * g.sw - g.pw, ok};
+}
+
+// Offset of x for column (r, s, c) of pixel px, or -1 in the padding or off the range.
+__device__ __forceinline__ int pixel_tap(const Geo32& g, const Pixel& px, int r, int s, int c) {
+  const int ih = px.ih0 + r * g.dh, iw = px.iw0 + s * g.dw;
+  const bool in = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+  return in ? px.x_off + (ih * g.w + iw) * g.c + c : -1;
+}
+
+// The column chunk one thread loads, decoded once: first n, and its (r, s, c).
+struct Column {
+  int n, r, s, c;
+};
+
+template <typename T, bool kVec>
+__device__ void load_wslice(const Geo32& g, const T* gy, const T* x, int gi, int m0, int kt,
+                            int k_end, const Column& col, int tid, T* As, T* Bs) {
+  using Tl = WTile<T>;
+  constexpr int V = Tl::kVecElems;
+  const int a_row = tid / Tl::kARow, m = m0 + (tid % Tl::kARow) * V;
+  const Pixel pa = pixel_at(g, gi, kt + a_row, k_end);
+  T* a_dst = As + a_row * Tl::kLdA + (tid % Tl::kARow) * V;
+  Pixel pb[kBRows];
+  T* b_dst[kBRows];
+#pragma unroll
+  for (int i = 0; i < kBRows; ++i) {
+    const int b_row = (tid + i * kThreads) / Tl::kBRow;
+    pb[i] = pixel_at(g, gi, kt + b_row, k_end);
+    b_dst[i] = Bs + b_row * Tl::kLdB + (tid % Tl::kBRow) * V;
+  }
+  if constexpr (kVec) {
+    // subtle: Kg and Cg are multiples of V here, so a chunk is wholly inside or past M,
+    // wholly inside or past N, and inside one (r, s) tap.
+    const bool a_ok = pa.ok && m < g.kg;
+    cp_async16(a_dst, a_ok ? gy + pa.gy_off + m : gy, a_ok);
+#pragma unroll
+    for (int i = 0; i < kBRows; ++i) {
+      const int off = col.n < g.kdim ? pixel_tap(g, pb[i], col.r, col.s, col.c) : -1;
+      cp_async16(b_dst[i], off >= 0 ? x + off : x, off >= 0);
+    }
+  } else {
+    const T zero = from_f32<T>(0.0f);
+    int re = col.r, se = col.s, ce = col.c;  // (r, s, c) of column n + e, stepped along
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      a_dst[e] = pa.ok && m + e < g.kg ? gy[pa.gy_off + m + e] : zero;
+#pragma unroll
+      for (int i = 0; i < kBRows; ++i) {
+        const int off = col.n + e < g.kdim ? pixel_tap(g, pb[i], re, se, ce) : -1;
+        b_dst[i][e] = off >= 0 ? x[off] : zero;
+      }
+      if (++ce == g.cg) {
+        ce = 0;
+        if (++se == g.s) se = 0, ++re;
+      }
+    }
+  }
+}
+
+// Add one warp's accumulators into the float32 workspace (K, R*S*Cg).
+template <typename T>
+__device__ void add_tile(const Geo32& g, int gi, int m_warp, int n_warp, float* ws,
+                         FragC<T> (&acc)[2][2], float* scratch) {
+  const int lane = threadIdx.x % 32, col = lane % 16;
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      wmma::store_matrix_sync(scratch, acc[i][j], 16, wmma::mem_row_major);
+      __syncwarp();
+      const int n = n_warp + j * 16 + col;
+#pragma unroll
+      for (int t = 0; t < 8; ++t) {
+        const int row = lane / 16 + 2 * t, m = m_warp + i * 16 + row;
+        if (m < g.kg && n < g.kdim)  // split-K blocks add into the same entries
+          atomicAdd(ws + (gi * g.kg + m) * g.kdim + n, scratch[row * 16 + col]);
+      }
+      __syncwarp();
+    }
+}
+
+template <typename T, bool kVec>
+__global__ void __launch_bounds__(kThreads, 2)
+    conv2d_grad_weight_tc_kernel(Geo32 g, const T* __restrict__ gy, const T* __restrict__ x,
+                                 float* __restrict__ ws, int split_slices) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+  __trap();
+#else
+  using Tl = WTile<T>;
+  __shared__ __align__(128) T As[2][Tl::kA];
+  __shared__ __align__(128) T Bs[2][Tl::kB];
+  __shared__ __align__(128) float scratch[kThreads / 32][16 * 16];
+  const int tid = threadIdx.x, warp = tid / 32, wm = warp / kWarpsN, wn = warp % kWarpsN;
+  const int gi = blockIdx.z % g.groups, split = blockIdx.z / g.groups;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  const long long begin = static_cast<long long>(split) * split_slices * Tl::BK;
+  const int k_begin = static_cast<int>(min(begin, static_cast<long long>(g.npix)));
+  const int k_end = static_cast<int>(min(begin + split_slices * Tl::BK, static_cast<long long>(g.npix)));
+  if (k_begin >= k_end) return;  // the same for the whole block: no barrier is skipped
+  Column col;
+  col.n = n0 + (tid % Tl::kBRow) * Tl::kVecElems;
+  const int rs = col.n / g.cg;
+  col.c = col.n - rs * g.cg;
+  col.r = rs / g.s;
+  col.s = rs - col.r * g.s;
+
+  FragC<T> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  const int slices = (k_end - k_begin + Tl::BK - 1) / Tl::BK;
+  load_wslice<T, kVec>(g, gy, x, gi, m0, k_begin, k_end, col, tid, As[0], Bs[0]);
+  cp_async_commit();
+  for (int t = 0; t < slices; ++t) {  // the forward's pipeline, step for step
+    if (t + 1 < slices)
+      load_wslice<T, kVec>(g, gy, x, gi, m0, k_begin + (t + 1) * Tl::BK, k_end, col, tid,
+                           As[(t + 1) & 1], Bs[(t + 1) & 1]);
+    cp_async_commit();
+    cp_async_wait_one();
+    __syncthreads();
+    mma_slice<T, true, Tl::BK>(As[t & 1], Tl::kLdA, Bs[t & 1], Tl::kLdB, wm, wn, acc);
+    __syncthreads();
+  }
+  add_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, ws, acc, scratch[warp]);
 #endif
 }
 
@@ -303,6 +482,37 @@ void forward_tc(std::uintptr_t x, std::uintptr_t w, std::uintptr_t b, std::uintp
   check_launch("conv2d_forward_tc");
 }
 
+template <typename T>
+void grad_weight_tc(std::uintptr_t gy, std::uintptr_t x, std::uintptr_t ws, const Geo32& g,
+                    int device, cudaStream_t stream) {
+  using Tl = WTile<T>;
+  const int tiles_n = (g.kdim + BN - 1) / BN, tiles_m = (g.kg + BM - 1) / BM;
+  const long long tiles = static_cast<long long>(tiles_n) * tiles_m * g.groups;
+  const int slices = (g.npix + Tl::BK - 1) / Tl::BK;
+  int sms = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+    cudaGetLastError();
+    sms = 100;
+  }
+  // Split the pixels until there are about two blocks per SM, with at least four
+  // slices per split (each split pays for its atomics and its pipeline start).
+  const long long want = std::min<long long>({(2LL * sms + tiles - 1) / tiles, slices / 4,
+                                              65535 / g.groups});
+  const int per_split = static_cast<int>((slices + std::max(1LL, want) - 1) / std::max(1LL, want));
+  const int splits = (slices + per_split - 1) / per_split;  // none left empty
+  const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m),
+                  static_cast<unsigned>(g.groups * splits));
+  const bool vec = g.kg % Tl::kVecElems == 0 && g.cg % Tl::kVecElems == 0 && aligned16(gy) &&
+                   aligned16(x);
+  auto* gp = as_ptr<const T>(gy);
+  auto* xp = as_ptr<const T>(x);
+  if (vec)
+    conv2d_grad_weight_tc_kernel<T, true><<<grid, kThreads, 0, stream>>>(g, gp, xp, as_ptr<float>(ws), per_split);
+  else
+    conv2d_grad_weight_tc_kernel<T, false><<<grid, kThreads, 0, stream>>>(g, gp, xp, as_ptr<float>(ws), per_split);
+  check_launch("conv2d_grad_weight_tc");
+}
+
 void require_sm80(int device) {
   int major = 0;
   if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
@@ -326,6 +536,23 @@ void conv2d_forward_tc_cuda(std::uintptr_t x_nhwc, std::uintptr_t w_krsc, std::u
     case DType::f32: return forward_tc<float>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
     case DType::f16: return forward_tc<__half>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
     case DType::bf16: return forward_tc<__nv_bfloat16>(x_nhwc, w_krsc, bias, y, g, as_stream(stream));
+    default:
+      throw std::invalid_argument("conv2d (tensor cores): dtype must be float16, bfloat16 or "
+                                  "float32 (as TF32)");
+  }
+}
+
+void conv2d_grad_weight_tc_cuda(std::uintptr_t gy_nhwc, std::uintptr_t x_nhwc, std::uintptr_t ws,
+                                const std::vector<std::int64_t>& dims, int dtype, int device,
+                                std::uintptr_t stream) {
+  const DeviceGuard guard(device);
+  require_sm80(device);
+  const Geo32 g = geo32(dims);
+  const cudaStream_t st = as_stream(stream);
+  switch (to_dtype(dtype)) {
+    case DType::f32: return grad_weight_tc<float>(gy_nhwc, x_nhwc, ws, g, device, st);
+    case DType::f16: return grad_weight_tc<__half>(gy_nhwc, x_nhwc, ws, g, device, st);
+    case DType::bf16: return grad_weight_tc<__nv_bfloat16>(gy_nhwc, x_nhwc, ws, g, device, st);
     default:
       throw std::invalid_argument("conv2d (tensor cores): dtype must be float16, bfloat16 or "
                                   "float32 (as TF32)");

@@ -224,6 +224,99 @@ def test_grad_input_replay_crops_with_negative_padding(gen):
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
+def _wslice(g, gybuf, xbuf, gi, m0, n0, kt, k_end, vec: int, bk: int, vector_path: bool):
+    """load_wslice: the (BK, BM) grad_y and (BK, BN) x tiles of pixel slice kt (K outermost)."""
+    tid = torch.arange(THREADS)
+    a_per_row, b_per_row = BM // vec, BN // vec
+    a_row, m = tid // a_per_row, m0 + (tid % a_per_row) * vec
+    b_rows = (tid[None, :] + THREADS * torch.arange(BN * CHUNKS // THREADS)[:, None]) // b_per_row
+    pa, pb = _pixel(g, gi, kt + a_row, k_end), _pixel(g, gi, kt + b_rows, k_end)
+    n = n0 + (tid % b_per_row) * vec
+    rs, c = n // g["cg"], n % g["cg"]
+    r, s = rs // g["s"], rs % g["s"]
+    As = torch.zeros(bk, BM, dtype=xbuf.dtype)
+    Bs = torch.zeros(bk, BN, dtype=xbuf.dtype)
+    re, se, ce = r.clone(), s.clone(), c.clone()
+    for e in range(vec):
+        m_in = (m < g["kg"]) if vector_path else (m + e < g["kg"])
+        As[a_row, (tid % a_per_row) * vec + e] = _gather(
+            gybuf, torch.where(pa["ok"] & m_in, pa["gy_off"] + m + e, -1))
+        if vector_path:  # the chunk's columns share column n's tap
+            off = torch.where(n < g["kdim"], _tap_offset(g, pb["rows"], r, s, c), -1)
+            off = torch.where(off >= 0, off + e, -1)
+        else:
+            off = torch.where(n + e < g["kdim"], _tap_offset(g, pb["rows"], re, se, ce), -1)
+        Bs[b_rows, (tid % b_per_row) * vec + e] = _gather(xbuf, off)
+        ce = ce + 1
+        wrap = ce == g["cg"]
+        ce, se = torch.where(wrap, 0, ce), torch.where(wrap, se + 1, se)
+        wrap_s = se == g["s"]
+        se, re = torch.where(wrap_s, 0, se), torch.where(wrap_s, re + 1, re)
+    return As, Bs
+
+
+def _pixel(g, gi, pix, k_end):
+    """pixel_at: grad_y and x offsets and top-left tap of reduction pixel pix (< k_end)."""
+    pc = pix.clamp(max=g["npix"] - 1)
+    ni, pq = pc // g["pq"], pc % g["pq"]
+    p, q = pq // g["q"], pq % g["q"]
+    ok = pix < k_end
+    rows = (pix, ni * g["h"] * g["w"] * g["c"] + gi * g["cg"],
+            torch.where(ok, p * g["sh"] - g["ph"], INT_MIN_HALF), q * g["sw"] - g["pw"])
+    return {"ok": ok, "gy_off": pc * g["k"] + gi * g["kg"], "rows": rows}
+
+
+def emulate_tc_grad_weight(gy, x, w_shape, stride, padding, dilation, groups, splits,
+                           *, elem_bytes=2, vector_path=None):
+    """conv2d_grad_weight_tc_kernel's data movement in torch, split-K included.
+
+    Args:
+        gy (N, K, P, Q), x (N, C, H, W); w_shape (K, C/groups, R, S); splits: how many
+        pixel ranges (blockIdx.z / groups) the reduction is cut into.
+    Returns:
+        grad_w (K, C/groups, R, S), from the float32-style (K, R, S, Cg) workspace.
+    """
+    g = _geometry(x.shape, w_shape, stride, padding, dilation, groups, *gy.shape[2:])
+    vec, bk = 16 // elem_bytes, 64 // elem_bytes
+    if vector_path is None:
+        vector_path = g["cg"] % vec == 0 and g["kg"] % vec == 0
+    gybuf, xbuf = gy.permute(0, 2, 3, 1).reshape(-1), x.permute(0, 2, 3, 1).reshape(-1)
+    slices = -(-g["npix"] // bk)
+    per_split = -(-slices // splits)
+    ws = torch.zeros(g["k"], g["kdim"], dtype=x.dtype)
+    for gi in range(groups):
+        for k_begin in range(0, g["npix"], per_split * bk):
+            k_end = min(g["npix"], k_begin + per_split * bk)
+            for m0 in range(0, g["kg"], BM):
+                for n0 in range(0, g["kdim"], BN):
+                    acc = torch.zeros(BM, BN, dtype=x.dtype)
+                    for kt in range(k_begin, k_end, bk):
+                        As, Bs = _wslice(g, gybuf, xbuf, gi, m0, n0, kt, k_end, vec, bk,
+                                         vector_path)
+                        acc += As.T @ Bs
+                    m = m0 + torch.arange(BM)[:, None]
+                    n = n0 + torch.arange(BN)[None, :]
+                    ok = (m < g["kg"]) & (n < g["kdim"])
+                    ws.view(-1).index_add_(0, ((gi * g["kg"] + m) * g["kdim"] + n)[ok], acc[ok])
+    k, cg, r, s = w_shape
+    return ws.reshape(k, r, s, cg).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("elem_bytes", [2, 4], ids=["half", "tf32"])
+@pytest.mark.parametrize("vector_path", [None, False], ids=["host-choice", "gathering"])
+@pytest.mark.parametrize("cfg", SHAPES[:6], ids=str)
+def test_grad_weight_addressing_replayed_on_cpu_matches_torch(cfg, vector_path, elem_bytes,
+                                                              gen):
+    x, w, b, stride, padding, dilation, groups = _float64_inputs(cfg, gen)
+    w.requires_grad_()
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    gy = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    (want,) = torch.autograd.grad(y, w, gy)
+    got = emulate_tc_grad_weight(gy, x, w.shape, stride, padding, dilation, groups, splits=3,
+                                 elem_bytes=elem_bytes, vector_path=vector_path)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
 # -- on a GPU: the kernel itself against torch (cuDNN) ------------------------------------------
 
 def _gpu_inputs(cfg, dtype, gen):
@@ -242,18 +335,23 @@ def _close(name, got, want, dtype, factor=2.0):
 
 @pytest.fixture
 def tc_calls(monkeypatch):
-    """Counts calls of hubkit._cuda.conv2d_forward_tc (the tensor-core kernel's entry)."""
+    """Names the tensor-core entry points of hubkit._cuda in the order they are called."""
     module = _ext.cuda_module()
     if module is None:
         pytest.skip("hubkit._cuda not built")
     calls = []
-    real = module.conv2d_forward_tc
 
-    def spy(*args, **kwargs):
-        calls.append(args[5])  # the dtype code
-        return real(*args, **kwargs)
+    def spy(name):
+        real = getattr(module, name)
 
-    monkeypatch.setattr(module, "conv2d_forward_tc", spy)
+        def call(*args):
+            calls.append(name)
+            return real(*args)
+
+        return call
+
+    for name in ("conv2d_forward_tc", "conv2d_grad_weight_tc"):
+        monkeypatch.setattr(module, name, spy(name))
     return calls
 
 
@@ -273,7 +371,7 @@ def tf32(request):
 def test_tensor_core_forward_matches_cudnn(cfg, dtype, gen, tc_calls):
     x, w, b, stride, padding, dilation, groups = _gpu_inputs(cfg, dtype, gen)
     y = hubkit.ops.conv2d(x, w, b, stride, padding, dilation, groups, backend="cuda")
-    assert tc_calls, "the tensor-core kernel did not run"
+    assert tc_calls == ["conv2d_forward_tc"], "the tensor-core kernel did not run"
     want64 = F.conv2d(x.double(), w.double(), b.double(), stride, padding, dilation, groups)
     _close("y vs float64", y, want64, dtype)
     want = F.conv2d(x, w, b, stride, padding, dilation, groups)  # cuDNN in the same dtype
@@ -290,8 +388,9 @@ def test_tensor_core_backward_matches_cudnn(cfg, dtype, gen, tc_calls):
     y = hubkit.ops.conv2d(x, w, b, stride, padding, dilation, groups, backend="cuda")
     gy = torch.randn(y.shape, generator=gen, dtype=torch.float64).to("cuda", dtype)
     grads = torch.autograd.grad(y, (x, w, b), gy)
-    # grad_x of a stride-1 conv runs on tensor cores too (one more kernel call)
-    assert len(tc_calls) == (2 if stride in (1, [1, 1]) else 1)
+    # grad_w always, grad_x of a stride-1 conv too (as a forward of grad_y)
+    want_calls = ["conv2d_forward_tc", "conv2d_grad_weight_tc"]
+    assert tc_calls == want_calls + (["conv2d_forward_tc"] if stride == [1, 1] else [])
     x64, w64, b64 = (t.detach().double().requires_grad_() for t in (x, w, b))
     y64 = F.conv2d(x64, w64, b64, stride, padding, dilation, groups)
     want = torch.autograd.grad(y64, (x64, w64, b64), gy.double())
@@ -325,7 +424,7 @@ def test_float32_is_exact_unless_tf32_is_allowed(tf32, gen, tc_calls):
     err = float((y.double() - want).abs().max() / want.abs().max())
     if tf32:
         # inputs rounded to 10-bit mantissas: errors near 2^-11 relative, far above fp32's
-        assert tc_calls == [_ext.dtype_code(torch.float32)]
+        assert tc_calls == ["conv2d_forward_tc"]
         assert 1e-6 < err < 5e-3, err
     else:
         assert not tc_calls

@@ -143,16 +143,14 @@ def _forward_cpp(x, w, b, stride, padding, dilation, groups, algorithm):
 
 
 def _backward_cpp(gy, x, w, b, stride, padding, dilation, groups, algorithm):
-    """grad_x by the forward's algorithm; grad_w and grad_b always by im2col + GEMM."""
-    module, path = _ext.cpp_module(), cpp_algorithm(x, w, stride, dilation, groups, algorithm)
+    """grad_x and grad_w by the forward's algorithm (see `hubkit.cnn.winograd`)."""
+    path = cpp_algorithm(x, w, stride, dilation, groups, algorithm)
     if path not in winograd.TILES:
-        return _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups)
-    gx = winograd.grad_input_winograd(gy, w, padding, winograd.TILES[path])
-    gw, gb = torch.empty_like(w), w.new_empty(w.shape[0])
-    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), 0, gw.data_ptr(),
-                           gb.data_ptr(), _dims(x, w, stride, padding, dilation, groups),
-                           _ext.dtype_code(x.dtype))
-    return gx, gw, gb
+        return _backward_compiled(_ext.cpp_module(), gy, x, w, b, stride, padding, dilation,
+                                  groups)
+    m = winograd.TILES[path]
+    return (winograd.grad_input_winograd(gy, w, padding, m),
+            winograd.grad_weight_winograd(x, gy, padding, m), gy.sum((0, 2, 3)))
 
 
 def _one_algorithm(kernel):
@@ -223,17 +221,30 @@ def _forward_cuda(x, w, b, stride, padding, dilation, groups):
                              *launch)
 
 
+def _grad_weight_tc(gy, x, w, d, launch):
+    """grad_w (K, C/groups, R, S) on tensor cores, summed in a float32 (K, R, S, C/groups)."""
+    k, cg, r, s = w.shape
+    ws = torch.zeros(k, r, s, cg, dtype=torch.float32, device=w.device)
+    gyh, xh = (t.permute(0, 2, 3, 1).contiguous() for t in (gy, x))  # channels innermost
+    _ext.cuda_module().conv2d_grad_weight_tc(gyh.data_ptr(), xh.data_ptr(), ws.data_ptr(), d,
+                                             _ext.dtype_code(x.dtype), *launch)
+    return ws.permute(0, 3, 1, 2).to(w.dtype)
+
+
 def _backward_cuda(gy, x, w, b, stride, padding, dilation, groups):
-    """grad_x on tensor cores for stride 1 (see `cuda_kernel_for`); grad_w, grad_b and
+    """grad_w, and grad_x for stride 1, on tensor cores (see `cuda_kernel_for`); grad_b and
     strided grad_x on conv2d.cu's kernels."""
     module, launch = _ext.cuda_module(), _ext.cuda_launch(x.device)
-    if stride != [1, 1] or _cuda_kernel(gy, w, x.numel()) == "fp32":
+    if _cuda_kernel(gy, w, x.numel()) == "fp32":
         return _backward_compiled(module, gy, x, w, b, stride, padding, dilation, groups, *launch)
-    gx = _grad_input_tc(gy, x, w, padding, dilation, groups, launch)
-    gw, gb = torch.empty_like(w), w.new_empty(w.shape[0])
-    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), 0, gw.data_ptr(),
-                           gb.data_ptr(), _dims(x, w, stride, padding, dilation, groups),
-                           _ext.dtype_code(x.dtype), *launch)
+    d = _dims(x, w, stride, padding, dilation, groups)
+    gw = _grad_weight_tc(gy, x, w, d, launch)
+    unit = stride == [1, 1]
+    gx = _grad_input_tc(gy, x, w, padding, dilation, groups, launch) if unit else \
+        torch.empty_like(x)
+    gb = w.new_empty(w.shape[0])
+    module.conv2d_backward(gy.data_ptr(), x.data_ptr(), w.data_ptr(), 0 if unit else gx.data_ptr(),
+                           0, gb.data_ptr(), d, _ext.dtype_code(x.dtype), *launch)
     return gx, gw, gb
 
 
