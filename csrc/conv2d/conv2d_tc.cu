@@ -1,7 +1,9 @@
-// conv2d forward on tensor cores: implicit GEMM with WMMA and cp.async double buffering.
+// conv2d on tensor cores: implicit GEMM with WMMA and cp.async double buffering.
 //
-// The same GEMM as conv2d.cu's forward, with channels innermost so that tensor cores
-// and 16-byte copies apply. Per group gi (blockIdx.z):
+// Two kernels: the forward (also grad_x of a stride-1 conv, which Python phrases as a
+// forward of grad_y with flipped filters) and grad_weight (further down). Both are
+// conv2d.cu's GEMMs with channels innermost, so that tensor cores and 16-byte copies
+// apply. The forward, per group gi (blockIdx.z):
 //
 //   y[n, gi*Kg + m, p, q] = bias[gi*Kg + m] + sum over kk of A[m, kk] * B[kk, pix]
 //   A[m, kk]   = weight[gi*Kg + m, r, s, c]              weight as (K, R, S, Cg)

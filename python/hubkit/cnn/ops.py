@@ -9,7 +9,8 @@ Backends:
     cpp        csrc/conv2d/: im2col + packed, register-blocked GEMM (OpenMP), or for 3x3
                stride-1 convolutions Winograd F(4x4, 3x3) (`hubkit.cnn.winograd`)
     cuda       csrc/conv2d/*.cu: tiled implicit GEMM, float32 accumulation; float16 and
-               bfloat16 (and float32 with TF32 allowed) on tensor cores, see `cuda_kernel_for`
+               bfloat16 (and float32 with TF32 allowed) on tensor cores, forward, grad_w and
+               stride-1 grad_x (see `cuda_kernel_for`)
 
 Algorithms (`algorithm=`, cpp backend only): "auto" picks per shape (`cpp_algorithm`);
 "im2col", "winograd2" (F(2x2, 3x3)) and "winograd4" (F(4x4, 3x3)) force one, for
