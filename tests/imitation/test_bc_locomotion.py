@@ -70,6 +70,23 @@ def test_bc_on_a_few_demos_reduces_action_error_on_held_out_states(name, request
     assert cloned < 0.3 * untrained, (cloned, untrained)
 
 
+@pytest.mark.slow  # about 13 s on the shared machine
+def test_bc_without_the_phase_input_cannot_copy_the_gait(cheetah):
+    env = cheetah.make_env(2, 0, max_episode_steps=HORIZON)
+    obs, actions = transitions(rollout(env, cheetah.expert, 2, 0))
+    test_obs, test_actions = transitions(rollout(env, cheetah.expert, 2, 1))
+    cfg = bc.BCConfig(steps=200)
+    with_phase = bc.fit_policy(obs, actions, cfg).act(test_obs)
+    without = bc.fit_policy(obs[:, :-2], actions, cfg).act(test_obs[:, :-2])
+    err = [float(((a - test_actions) ** 2).sum(axis=1).mean()) for a in (with_phase, without)]
+    assert err[0] < 0.5 * err[1], err
+    study = bc.StudyConfig(demo_counts=(1,), eval_episodes=2, seeds=1, num_envs=2,
+                           bc=bc.BCConfig(steps=20))
+    short = T.Task("HalfCheetah", lambda n, s, **o: cheetah.make_env(n, s, max_episode_steps=50),
+                   cheetah.expert, "gait", phase_features=2)
+    assert len(bc.bc_without_phase(study, short)) == 1
+
+
 def test_expert_labels_are_a_prefix_of_the_expert_episodes(hopper):
     env = hopper.make_env(2, 0, max_episode_steps=HORIZON)
     pool_obs, pool_actions = transitions(rollout(env, hopper.expert, 4, 3))

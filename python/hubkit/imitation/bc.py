@@ -342,6 +342,7 @@ def run_studies(cfg: StudyConfig, task: Task, progress=None) -> dict:
                          cfg.eval_episodes, 10_000)
     by_demos = bc_vs_demos(cfg, progress, task)
     curves = dagger_vs_bc(cfg, progress, task)
+    blind = bc_without_phase(cfg, task) if task.phase_features else None
     drift_env = task.make_env(cfg.num_envs, 0, **task.drift_overrides)
     drift = {}
     for n in (cfg.demo_counts[0], cfg.demo_counts[-1]):
@@ -349,11 +350,26 @@ def run_studies(cfg: StudyConfig, task: Task, progress=None) -> dict:
         drift[n] = deviation_over_time(drift_env, task.expert, clone.act, 30_000,
                                        task.drift_steps)
     return {"expert": expert, "random": random, "by_demos": by_demos, "curves": curves,
-            "drift": drift}
+            "drift": drift, "blind": blind}
+
+
+def bc_without_phase(cfg: StudyConfig, task: Task) -> list[float]:
+    """BC from the most demonstrations with the phase features removed, one return per seed:
+    what cloning an open-loop expert from the observation alone gets."""
+    k = task.phase_features
+    out = []
+    for seed in range(cfg.seeds):
+        env = task.make_env(cfg.num_envs, seed)
+        obs, actions = transitions(rollout(env, task.expert, cfg.demo_counts[-1], seed))
+        policy = fit_policy(obs[:, :-k], actions, replace(cfg.bc, seed=seed))
+        out.append(mean_return(env, lambda o, p=policy: p.act(o[:, :-k]), cfg.eval_episodes,
+                               10_000 + seed))
+    return out
 
 
 def write_results(outputs, cfg: StudyConfig, task: Task, expert: float, random: float,
-                  by_demos: dict[int, list[float]], curves: dict, drift: dict) -> None:
+                  by_demos: dict[int, list[float]], curves: dict, drift: dict,
+                  blind: list[float] | None = None) -> None:
     """The three PNGs and results.json."""
     counts = list(by_demos)
 
@@ -361,6 +377,9 @@ def write_results(outputs, cfg: StudyConfig, task: Task, expert: float, random: 
         _band(ax, counts, np.array([by_demos[n] for n in counts]).T, "behavioral cloning")
         ax.axhline(expert, color="k", ls="--", label=f"expert {expert:.1f}")
         ax.axhline(random, color="r", ls=":", label=f"random {random:.1f}")
+        if blind is not None:
+            ax.axhline(np.mean(blind), color="m", ls="-.",
+                       label=f"BC from {counts[-1]}, no phase input {np.mean(blind):.1f}")
         ax.set_xscale("log", base=2)
         ax.set(xlabel=f"expert episodes ({_episode_length(task)})", ylabel="return",
                title=f"{task.name}: BC return vs demonstrations")
@@ -387,12 +406,17 @@ def write_results(outputs, cfg: StudyConfig, task: Task, expert: float, random: 
                "expert_return": expert, "random_return": random,
                "bc_return_by_demos": {str(n): v for n, v in by_demos.items()},
                "dagger": curves, "deviation": {str(n): d.tolist() for n, d in drift.items()}}
+    if blind is not None:
+        results["bc_return_without_phase"] = blind
     outputs.path("results.json").write_text(json.dumps(results, indent=2) + "\n")
     if hasattr(task.expert, "params"):  # the gait: --expert gait.json replays it
         outputs.path("gait.json").write_text(json.dumps(task.expert.params.tolist()) + "\n")
     print(f"{task.name}: expert {expert:.2f} ({task.expert_name}), random {random:.2f}")
     for n, v in by_demos.items():
         print(f"BC from {n:>3} episode(s): return {np.mean(v):7.2f} +- {np.std(v):.2f}")
+    if blind is not None:
+        print(f"BC from {counts[-1]:>3} episode(s) without the phase input: "
+              f"return {np.mean(blind):7.2f} +- {np.std(blind):.2f}")
     dag, bc = np.mean(curves["dagger"], axis=0), np.mean(curves["bc"], axis=0)
     for size, a, b in zip(labels, dag, bc, strict=True):
         print(f"{size:>5} labels: DAgger {a:7.2f}   BC {b:7.2f}")

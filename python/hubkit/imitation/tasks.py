@@ -66,6 +66,8 @@ class Task:
     """Horizon of the compounding-error measurement."""
     drift_overrides: dict = field(default_factory=dict)
     """Env overrides for that measurement (no time limit, no termination: follow the fall)."""
+    phase_features: int = 0
+    """Trailing observation features that carry the expert's clock (the gait's phase)."""
 
 
 def expert_policy(obs: np.ndarray) -> np.ndarray:
@@ -157,7 +159,7 @@ def halfcheetah_task(params: np.ndarray) -> Task:
         return PhaseObservation(env, expert.frequency)
 
     return Task("HalfCheetah", make_env, expert, "CEM open-loop gait (policy input: obs + phase)",
-                drift_steps=300, drift_overrides={"max_episode_steps": 0})
+                drift_steps=300, drift_overrides={"max_episode_steps": 0}, phase_features=2)
 
 
 class PPOExpert:
