@@ -1,4 +1,4 @@
-// conv2d on tensor cores: implicit GEMM with WMMA and cp.async double buffering.
+// conv2d on tensor cores: implicit GEMM with WMMA and cp.async buffering, three stages deep.
 //
 // Two kernels: the forward (also grad_x of a stride-1 conv, which Python phrases as a
 // forward of grad_y with flipped filters) and grad_weight (further down). Both are
@@ -16,8 +16,9 @@
 // Tiling. A block of 256 threads (8 warps) computes a BM x BN = 64 x 128 tile of the
 // output (output channels x pixels), marching over K in slices of BK elements
 // (64 bytes: 32 halves or 16 floats). Each slice of A and B sits in shared memory
-// "K innermost", As[m][kk] and Bs[pix][kk], two slices deep: while the warps multiply
-// slice t, the copies of slice t+1 are in flight (cp.async, sm_80+). The 8 warps form
+// "K innermost", As[m][kk] and Bs[pix][kk], three slices deep: while the warps multiply
+// slice t, the copies of slices t+1 and t+2 are in flight (cp.async, sm_80+; see k_loop,
+// one barrier per slice). The 8 warps form
 // a 2 x 4 grid, each owning 32 x 32 outputs = 2 x 2 WMMA accumulators of 16 x 16
 // (float32). fp16 and bf16 use the 16x16x16 MMA; float32 inputs use TF32 (16x16x8),
 // which rounds each input to a 10-bit mantissa: the caller opts in to it.
@@ -92,8 +93,33 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool ok
                "r"(ok ? 16 : 0) : "memory");
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-// Wait until at most one group (the slice just issued) is still in flight.
+// Wait until at most one group (the newest slice issued) is still in flight.
 __device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+
+// The K loop of both kernels: kStages shared-memory stages, kStages-1 slices in flight.
+// load(slice, stage) issues one slice's copies; mma(stage) multiplies a landed one.
+// One barrier per slice: it both publishes slice t and certifies that every warp is done
+// with slice t-1, whose stage the copies issued right after it refill.
+constexpr int kStages = 3;
+
+template <class Load, class Multiply>
+__device__ __forceinline__ void k_loop(int slices, Load load, Multiply mma) {
+  static_assert(kStages == 3, "the wait below keeps exactly one slice in flight");
+  load(0, 0);
+  cp_async_commit();
+  if (slices > 1) load(1, 1);
+  // subtle: commit even when nothing was issued, so "all but the newest group" below
+  // always means "slice t has landed".
+  cp_async_commit();
+  for (int t = 0; t < slices; ++t) {
+    cp_async_wait_one();
+    __syncthreads();
+    if (t + 2 < slices) load(t + 2, (t + 2) % kStages);
+    cp_async_commit();
+    mma(t % kStages);
+  }
+  __syncthreads();  // every warp is done with the stages: the epilogue reuses them
+}
 
 // The pixels one thread loads, decoded once: x offset of (n, group), top-left tap.
 struct PixelRows {
@@ -240,9 +266,11 @@ __global__ void __launch_bounds__(kThreads, 2)
   __trap();  // cp.async, bf16 and TF32 MMA need sm_80; the host never launches this there
 #else
   using Tl = Tile<T>;
-  __shared__ __align__(128) T As[2][Tl::kA];
-  __shared__ __align__(128) T Bs[2][Tl::kB];
-  __shared__ __align__(128) float scratch[kThreads / 32][16 * 16];
+  // subtle: one raw buffer: the stages during the K loop, the warps' scratch after it
+  __shared__ __align__(128) unsigned char smem[kStages * (Tl::kA + Tl::kB) * sizeof(T)];
+  static_assert(sizeof(smem) >= kThreads / 32 * 16 * 16 * sizeof(float), "scratch fits");
+  T* const As = reinterpret_cast<T*>(smem);
+  T* const Bs = As + kStages * Tl::kA;
   const int tid = threadIdx.x, warp = tid / 32, wm = warp / kWarpsN, wn = warp % kWarpsN;
   const int gi = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   // This thread's A row (one output channel) and B rows (pixels), fixed for the K loop.
@@ -257,22 +285,17 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
-  const int slices = (g.kdim + Tl::BK - 1) / Tl::BK;
-  load_slice<T, kVec>(g, x, wt, a_off, a_ok, pr, 0, tid, As[0], Bs[0]);
-  cp_async_commit();
-  for (int t = 0; t < slices; ++t) {
-    if (t + 1 < slices)  // stage (t+1)&1 was last read in step t-1, before its closing barrier
-      load_slice<T, kVec>(g, x, wt, a_off, a_ok, pr, (t + 1) * Tl::BK, tid, As[(t + 1) & 1],
-                          Bs[(t + 1) & 1]);
-    // subtle: commit even when nothing was issued, so "all but the newest group" below
-    // always means "slice t has landed".
-    cp_async_commit();
-    cp_async_wait_one();
-    __syncthreads();  // everyone's copies of slice t are visible
-    mma_slice<T, false, Tl::BK>(As[t & 1], Tl::kLd, Bs[t & 1], Tl::kLd, wm, wn, acc);
-    __syncthreads();  // everyone is done reading stage t&1 before it is refilled
-  }
-  store_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, bias, y, acc, scratch[warp]);
+  k_loop((g.kdim + Tl::BK - 1) / Tl::BK,
+         [&](int slice, int stage) {
+           load_slice<T, kVec>(g, x, wt, a_off, a_ok, pr, slice * Tl::BK, tid,
+                               As + stage * Tl::kA, Bs + stage * Tl::kB);
+         },
+         [&](int stage) {
+           mma_slice<T, false, Tl::BK>(As + stage * Tl::kA, Tl::kLd, Bs + stage * Tl::kB,
+                                       Tl::kLd, wm, wn, acc);
+         });
+  float* const scratch = reinterpret_cast<float*>(smem) + warp * 16 * 16;
+  store_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, bias, y, acc, scratch);
 #endif
 }
 
@@ -285,7 +308,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 //   B[pix, n] = x[n, p*sh - ph + r*dh, q*sw - pw + s*dw, gi*Cg + c]  x as (N, H, W, C)
 //   n = (r*S + s)*Cg + c;  M = Kg, N = R*S*Cg, K = N*P*Q
 //
-// Same block shape, warps and pipeline as the forward, with the tiles stored K outermost
+// Same block shape, warps and K loop as the forward, with the tiles stored K outermost
 // (As[pix][m], Bs[pix][n]): channels are contiguous in memory along m and n, so the
 // 16-byte chunks run along them. A thread's B column chunk, hence its (r, s, c), is fixed
 // for the whole loop and decoded once; its pixel rows change every slice (one decode per
@@ -405,9 +428,10 @@ __global__ void __launch_bounds__(kThreads, 2)
   __trap();
 #else
   using Tl = WTile<T>;
-  __shared__ __align__(128) T As[2][Tl::kA];
-  __shared__ __align__(128) T Bs[2][Tl::kB];
-  __shared__ __align__(128) float scratch[kThreads / 32][16 * 16];
+  __shared__ __align__(128) unsigned char smem[kStages * (Tl::kA + Tl::kB) * sizeof(T)];
+  static_assert(sizeof(smem) >= kThreads / 32 * 16 * 16 * sizeof(float), "scratch fits");
+  T* const As = reinterpret_cast<T*>(smem);
+  T* const Bs = As + kStages * Tl::kA;
   const int tid = threadIdx.x, warp = tid / 32, wm = warp / kWarpsN, wn = warp % kWarpsN;
   const int gi = blockIdx.z % g.groups, split = blockIdx.z / g.groups;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
@@ -428,20 +452,17 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
-  const int slices = (k_end - k_begin + Tl::BK - 1) / Tl::BK;
-  load_wslice<T, kVec>(g, gy, x, gi, m0, k_begin, k_end, col, tid, As[0], Bs[0]);
-  cp_async_commit();
-  for (int t = 0; t < slices; ++t) {  // the forward's pipeline, step for step
-    if (t + 1 < slices)
-      load_wslice<T, kVec>(g, gy, x, gi, m0, k_begin + (t + 1) * Tl::BK, k_end, col, tid,
-                           As[(t + 1) & 1], Bs[(t + 1) & 1]);
-    cp_async_commit();
-    cp_async_wait_one();
-    __syncthreads();
-    mma_slice<T, true, Tl::BK>(As[t & 1], Tl::kLdA, Bs[t & 1], Tl::kLdB, wm, wn, acc);
-    __syncthreads();
-  }
-  add_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, ws, acc, scratch[warp]);
+  k_loop((k_end - k_begin + Tl::BK - 1) / Tl::BK,
+         [&](int slice, int stage) {
+           load_wslice<T, kVec>(g, gy, x, gi, m0, k_begin + slice * Tl::BK, k_end, col, tid,
+                                As + stage * Tl::kA, Bs + stage * Tl::kB);
+         },
+         [&](int stage) {
+           mma_slice<T, true, Tl::BK>(As + stage * Tl::kA, Tl::kLdA, Bs + stage * Tl::kB,
+                                      Tl::kLdB, wm, wn, acc);
+         });
+  float* const scratch = reinterpret_cast<float*>(smem) + warp * 16 * 16;
+  add_tile<T>(g, gi, m0 + wm * kWarpM, n0 + wn * kWarpN, ws, acc, scratch);
 #endif
 }
 
