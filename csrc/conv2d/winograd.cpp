@@ -21,6 +21,10 @@
 //   4. output transform, vectorized over output channels     yb (rows, cols, Kp)
 //   5. copy back to the NCHW output (+ bias), clipped to (P, Q)
 //
+// grad_w runs the same bands: V from x, dM = A gy A^T from grad_y (the adjoint of the
+// output transform), dL/dU[pos] (C, K) += V[pos]^T @ dM[pos] per thread, then
+// grad_w = G^T dL/dU G once at the end.
+//
 // U is packed once per weight (the caller caches it): [pos][K / NR][Cp][NR], channels
 // padded with zeros to one vector (Cp) and output channels to the GEMM panel (Kp).
 // Like gemm.cpp, the SIMD is written with GCC vector extensions and compiled for
@@ -57,6 +61,7 @@ struct Mats<2> {
   static constexpr double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
   static constexpr double G[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
   static constexpr double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr double A[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
 };
 template <>
 struct Mats<4> {  // interpolation points 0, 1, -1, 2, -2 and infinity
@@ -68,6 +73,8 @@ struct Mats<4> {  // interpolation points 0, 1, -1, 2, -2 and infinity
                                      {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
   static constexpr double AT[4][6] = {
       {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+  static constexpr double A[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1},
+                                     {1, 2, 4, 8},  {1, -2, 4, -8}, {0, 0, 0, 1}};
 };
 
 template <typename T>
@@ -114,6 +121,7 @@ struct Problem {
   T* y;
   std::int64_t n, c, h, w, k, p, q, ph, pw;
   std::int64_t tw, th, rows, bands_per_image, cp, kp;  // tiles across/down, tile rows per band
+  const T* gy = nullptr;  // grad_weight: grad_y (N, K, P, Q)
 };
 
 template <typename T>
@@ -165,22 +173,29 @@ HK_INLINE void sandwich(const double (&mx)[NO][NI], const V* in, V* out) {
     for (int j = 0; j < NO; ++j) out[i * NO + j] = combine<T, V, NI>(mx[j], t[i], 1);
 }
 
-// Step 1: the band's input rows, channels last, zeros outside the image.
+// Step 1: rows [r0, r0 + rows) and columns [c0, c0 + cols) of the planes src (ch, h, w),
+// channels last into dst (rows, cols, cp); zeros outside the image and past ch.
+template <typename T>
+void to_channels_last(const T* src, std::int64_t ch, std::int64_t h, std::int64_t w,
+                      std::int64_t r0, std::int64_t c0, std::int64_t rows, std::int64_t cols,
+                      std::int64_t cp, T* dst) {
+  std::fill(dst, dst + rows * cols * cp, T(0));
+  const std::int64_t j0 = std::max<std::int64_t>(0, -c0), j1 = std::min(cols, w - c0);
+  for (std::int64_t c = 0; c < ch; ++c)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t ih = r0 + r;
+      if (ih < 0 || ih >= h) continue;
+      const T* row = src + (c * h + ih) * w + c0;
+      T* out = dst + r * cols * cp + c;
+      for (std::int64_t j = j0; j < j1; ++j) out[j * cp] = row[j];
+    }
+}
+
 template <typename T, int M>
 void gather_strip(const Problem<T>& pr, std::int64_t ni, std::int64_t th0, std::int64_t nrows,
                   T* xb) {
-  const std::int64_t rows = nrows * M + 2, cols = pr.tw * M + 2;
-  std::fill(xb, xb + rows * cols * pr.cp, T(0));
-  const std::int64_t j0 = std::max<std::int64_t>(0, pr.pw);
-  const std::int64_t j1 = std::min(cols, pr.w + pr.pw);
-  for (std::int64_t c = 0; c < pr.c; ++c)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t ih = th0 * M - pr.ph + r;
-      if (ih < 0 || ih >= pr.h) continue;
-      const T* src = pr.x + ((ni * pr.c + c) * pr.h + ih) * pr.w - pr.pw;
-      T* dst = xb + r * cols * pr.cp + c;
-      for (std::int64_t j = j0; j < j1; ++j) dst[j * pr.cp] = src[j];
-    }
+  to_channels_last(pr.x + ni * pr.c * pr.h * pr.w, pr.c, pr.h, pr.w, th0 * M - pr.ph, -pr.pw,
+                   nrows * M + 2, pr.tw * M + 2, pr.cp, xb);
 }
 
 // Step 2: v[pos][t][:] = (B^T d B)[pos] for every tile t of the band.
@@ -206,23 +221,24 @@ HK_INLINE void input_transform(const Problem<T>& pr, const T* xb, std::int64_t n
     std::fill(v + (pos * ntp + nt) * pr.cp, v + (pos * ntp + ntp) * pr.cp, T(0));
 }
 
-// Step 3 kernel: c[MR, NR] = a[MR, kc] (row stride lda) @ b[kc, NR] (packed panel).
+// Step 3 kernel: c[MR, NR] (+)= a[MR, kc] @ b[kc, NR]; a(i, p) at a[i * ars + p * acs],
+// b's row p at b + p * bs (NR contiguous values).
 template <typename T, typename V, int MR, int NV>
-HK_INLINE void micro_kernel(std::int64_t kc, const T* a, std::int64_t lda, const T* b, T* c,
-                            std::int64_t ldc) {
+HK_INLINE void micro_kernel(std::int64_t kc, const T* a, std::int64_t ars, std::int64_t acs,
+                            const T* b, std::int64_t bs, T* c, std::int64_t ldc, bool accumulate) {
   constexpr int L = sizeof(V) / sizeof(T);
   V acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+    for (int j = 0; j < NV; ++j) acc[i][j] = accumulate ? load<V>(c + i * ldc + j * L) : V{};
   for (std::int64_t p = 0; p < kc; ++p) {
     V bv[NV];
 #pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) bv[j] = load<V>(b + p * NV * L + j * L);
+    for (int j = 0; j < NV; ++j) bv[j] = load<V>(b + p * bs + j * L);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const T ai = a[i * lda + p];
+      const T ai = a[i * ars + p * acs];
 #pragma GCC unroll 16
       for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
     }
@@ -241,8 +257,9 @@ HK_INLINE void batched_gemm(const Problem<T>& pr, const T* v, std::int64_t ntp, 
     for (std::int64_t kb = 0; kb < nkb; ++kb) {
       const T* panel = pr.u + (pos * nkb + kb) * pr.cp * kNR<T>;
       for (std::int64_t t0 = 0; t0 < ntp; t0 += MR)
-        micro_kernel<T, V, MR, NV>(pr.cp, v + (pos * ntp + t0) * pr.cp, pr.cp, panel,
-                                   mo + (pos * ntp + t0) * pr.kp + kb * kNR<T>, pr.kp);
+        micro_kernel<T, V, MR, NV>(pr.cp, v + (pos * ntp + t0) * pr.cp, pr.cp, 1, panel,
+                                   kNR<T>, mo + (pos * ntp + t0) * pr.kp + kb * kNR<T>, pr.kp,
+                                   false);
     }
 }
 
@@ -283,8 +300,50 @@ void scatter_rows(const Problem<T>& pr, const T* yb, std::int64_t ni, std::int64
   }
 }
 
+// ---------------------------------------------------------------- grad_weight
+//
+// dL/dU[pos] (Cp, Kp) = V[pos]^T @ dM[pos] summed over every tile, with dM = A gy A^T
+// (the adjoint of the output transform); then dL/dg = G^T dL/dU G per (k, c).
+
+// dm[pos][t][:] = (A gy A^T)[pos] for every tile t of the band; gb: grad_y rows, channels last.
+template <typename T, typename V, int M>
+HK_INLINE void grad_output_transform(const Problem<T>& pr, const T* gb, std::int64_t nt,
+                                     std::int64_t ntp, T* dm) {
+  constexpr int A = M + 2, L = sizeof(V) / sizeof(T);
+  const std::int64_t cols = pr.tw * M;
+  for (std::int64_t t = 0; t < nt; ++t) {
+    const T* base = gb + ((t / pr.tw) * M * cols + (t % pr.tw) * M) * pr.kp;
+    for (std::int64_t kv = 0; kv < pr.kp; kv += L) {
+      V g[M * M], out[A * A];
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+        for (int j = 0; j < M; ++j) g[i * M + j] = load<V>(base + (i * cols + j) * pr.kp + kv);
+      sandwich<T, V, A, M>(Mats<M>::A, g, out);
+#pragma GCC unroll 8
+      for (int pos = 0; pos < A * A; ++pos) store(dm + (pos * ntp + t) * pr.kp + kv, out[pos]);
+    }
+  }
+  for (int pos = 0; pos < A * A; ++pos)
+    std::fill(dm + (pos * ntp + nt) * pr.kp, dm + (pos * ntp + ntp) * pr.kp, T(0));
+}
+
+// du[pos] (Cp, Kp) += v[pos]^T (Cp, ntp) @ dm[pos] (ntp, Kp).
 template <typename T, typename V, int MR, int M>
-HK_INLINE void band_impl(const Problem<T>& pr, std::int64_t band, Scratch<T>& s) {
+HK_INLINE void weight_gemm(const Problem<T>& pr, const T* v, const T* dm, std::int64_t ntp,
+                           T* du) {
+  constexpr int A = M + 2, NV = kNR<T> / (sizeof(V) / sizeof(T));
+  for (int pos = 0; pos < A * A; ++pos)
+    for (std::int64_t kb = 0; kb < pr.kp; kb += kNR<T>)
+      for (std::int64_t c0 = 0; c0 < pr.cp; c0 += MR)
+        micro_kernel<T, V, MR, NV>(ntp, v + pos * ntp * pr.cp + c0, 1, pr.cp,
+                                   dm + pos * ntp * pr.kp + kb, pr.kp,
+                                   du + (pos * pr.cp + c0) * pr.kp + kb, pr.kp, true);
+}
+
+// One band: the forward's five steps, or (GradW) its share of dL/dU added into du.
+template <typename T, typename V, int MR, int M, bool GradW>
+HK_INLINE void band_impl(const Problem<T>& pr, std::int64_t band, Scratch<T>& s, T* du) {
   constexpr int A = M + 2;
   const std::int64_t ni = band / pr.bands_per_image;
   const std::int64_t th0 = band % pr.bands_per_image * pr.rows;
@@ -296,9 +355,16 @@ HK_INLINE void band_impl(const Problem<T>& pr, std::int64_t band, Scratch<T>& s)
   s.yb.resize(nrows * M * pr.tw * M * pr.kp);
   gather_strip<T, M>(pr, ni, th0, nrows, s.xb.data());
   input_transform<T, V, M>(pr, s.xb.data(), nt, ntp, s.v.data());
-  batched_gemm<T, V, MR, M>(pr, s.v.data(), ntp, s.mo.data());
-  output_transform<T, V, M>(pr, s.mo.data(), nt, ntp, s.yb.data());
-  scatter_rows<T, M>(pr, s.yb.data(), ni, th0, nrows);
+  if constexpr (GradW) {
+    to_channels_last(pr.gy + ni * pr.k * pr.p * pr.q, pr.k, pr.p, pr.q, th0 * M, 0, nrows * M,
+                     pr.tw * M, pr.kp, s.yb.data());
+    grad_output_transform<T, V, M>(pr, s.yb.data(), nt, ntp, s.mo.data());
+    weight_gemm<T, V, MR, M>(pr, s.v.data(), s.mo.data(), ntp, du);
+  } else {
+    batched_gemm<T, V, MR, M>(pr, s.v.data(), ntp, s.mo.data());
+    output_transform<T, V, M>(pr, s.mo.data(), nt, ntp, s.yb.data());
+    scatter_rows<T, M>(pr, s.yb.data(), ni, th0, nrows);
+  }
 }
 
 #if defined(__GNUC__)
@@ -331,34 +397,35 @@ struct Vec {
 #endif
 
 template <typename T>
-using BandFn = void (*)(const Problem<T>&, std::int64_t, Scratch<T>&);
+using BandFn = void (*)(const Problem<T>&, std::int64_t, Scratch<T>&, T*);
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HK_X86 1
 // MR x 2 vectors of 512 bits: 16 accumulators of the 32 registers.
-template <typename T, int M>
+template <typename T, int M, bool GradW>
 __attribute__((target("avx512f,fma"))) void band_avx512(const Problem<T>& pr, std::int64_t b,
-                                                        Scratch<T>& s) {
-  band_impl<T, typename Vec<T>::w512, 8, M>(pr, b, s);
+                                                        Scratch<T>& s, T* du) {
+  band_impl<T, typename Vec<T>::w512, 8, M, GradW>(pr, b, s, du);
 }
-template <typename T, int M>
+template <typename T, int M, bool GradW>
 __attribute__((target("avx2,fma"))) void band_avx2(const Problem<T>& pr, std::int64_t b,
-                                                   Scratch<T>& s) {
-  band_impl<T, typename Vec<T>::w256, 2, M>(pr, b, s);
+                                                   Scratch<T>& s, T* du) {
+  band_impl<T, typename Vec<T>::w256, 2, M, GradW>(pr, b, s, du);
 }
 #endif
-template <typename T, int M>
-void band_base(const Problem<T>& pr, std::int64_t b, Scratch<T>& s) {
-  band_impl<T, typename Vec<T>::w128, 1, M>(pr, b, s);
+template <typename T, int M, bool GradW>
+void band_base(const Problem<T>& pr, std::int64_t b, Scratch<T>& s, T* du) {
+  band_impl<T, typename Vec<T>::w128, 1, M, GradW>(pr, b, s, du);
 }
 
-template <typename T, int M>
+template <typename T, int M, bool GradW>
 BandFn<T> pick() {
 #ifdef HK_X86
-  if (__builtin_cpu_supports("avx512f")) return band_avx512<T, M>;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return band_avx2<T, M>;
+  if (__builtin_cpu_supports("avx512f")) return band_avx512<T, M, GradW>;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return band_avx2<T, M, GradW>;
 #endif
-  return band_base<T, M>;
+  return band_base<T, M, GradW>;
 }
 
 // Tile rows per band: about 32 tiles (a band's V and M, 36 * 32 * (Cp + Kp) values,
@@ -369,9 +436,9 @@ std::int64_t rows_per_band(std::int64_t n, std::int64_t th, std::int64_t tw, int
   return rows;
 }
 
+// Fills in the tiling of pr; returns the threads to use.
 template <typename T, int M>
-void forward_impl(Problem<T> pr) {
-  static const BandFn<T> band = pick<T, M>();
+int plan(Problem<T>& pr) {
   // Same threshold as conv2d.cpp's threads_for: below ~64 MFLOP of direct convolution
   // a parallel region on the shared machine costs more than it saves.
   const double flops = 2.0 * pr.n * pr.k * pr.c * 9 * pr.p * pr.q;
@@ -380,23 +447,100 @@ void forward_impl(Problem<T> pr) {
   pr.th = (pr.p + M - 1) / M;
   pr.rows = rows_per_band(pr.n, pr.th, pr.tw, threads);
   pr.bands_per_image = (pr.th + pr.rows - 1) / pr.rows;
+  return threads;
+}
+
+template <typename T, int M>
+void forward_impl(Problem<T> pr) {
+  static const BandFn<T> band = pick<T, M, false>();
+  const int threads = plan<T, M>(pr);
   const std::int64_t bands = pr.n * pr.bands_per_image;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (std::int64_t b = 0; b < bands; ++b) {
     thread_local Scratch<T> scratch;  // reused across calls
-    band(pr, b, scratch);
+    band(pr, b, scratch, nullptr);
   }
+}
+
+// gw[k][c] = G^T dU[:, :, c, k] G, dU the sum of the threads' copies (each usize long).
+template <typename T, int M>
+void filter_gradient(const T* du, int copies, std::int64_t usize, const Problem<T>& pr, T* gw) {
+  using Mt = Mats<M>;
+  constexpr int A = M + 2;
+#pragma omp parallel for schedule(static) if (pr.k * pr.c > 4096)
+  for (std::int64_t k = 0; k < pr.k; ++k)
+    for (std::int64_t c = 0; c < pr.c; ++c) {
+      double d[A][A], t[3][A];
+      for (int a = 0; a < A; ++a)
+        for (int b = 0; b < A; ++b) {
+          double sum = 0;
+          for (int i = 0; i < copies; ++i) sum += du[i * usize + ((a * A + b) * pr.cp + c) * pr.kp + k];
+          d[a][b] = sum;
+        }
+      for (int r = 0; r < 3; ++r)
+        for (int b = 0; b < A; ++b) {
+          t[r][b] = 0;
+          for (int a = 0; a < A; ++a) t[r][b] += Mt::G[a][r] * d[a][b];
+        }
+      for (int r = 0; r < 3; ++r)
+        for (int s = 0; s < 3; ++s) {
+          double v = 0;
+          for (int b = 0; b < A; ++b) v += t[r][b] * Mt::G[b][s];
+          gw[((k * pr.c + c) * 3 + r) * 3 + s] = static_cast<T>(v);
+        }
+    }
+}
+
+template <typename T, int M>
+void grad_weight_impl(Problem<T> pr, T* gw) {
+  static const BandFn<T> band = pick<T, M, true>();
+  const int threads = plan<T, M>(pr);
+  const std::int64_t bands = pr.n * pr.bands_per_image;
+  const std::int64_t usize = (M + 2) * (M + 2) * pr.cp * pr.kp;
+  // subtle: every band adds into dL/dU, so each thread sums into its own copy and the
+  // copies are added up at the end (no races).
+  std::vector<T> du(threads * usize, T(0));
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef HUBKIT_OPENMP
+    T* mine = du.data() + omp_get_thread_num() * usize;
+#else
+    T* mine = du.data();
+#endif
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < bands; ++b) {
+      thread_local Scratch<T> scratch;
+      band(pr, b, scratch, mine);
+    }
+  }
+  filter_gradient<T, M>(du.data(), threads, usize, pr, gw);
+}
+
+template <typename T>
+Problem<T> problem(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintptr_t y,
+                   const std::vector<std::int64_t>& d) {
+  if (d.size() != 9) throw std::invalid_argument("winograd: dims must hold 9 integers");
+  return {as_ptr<const T>(x), as_ptr<const T>(u), as_ptr<const T>(bias), as_ptr<T>(y),
+          d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8],
+          0, 0, 0, 0, round_up(d[1], kCB<T>), round_up(d[4], kNR<T>)};
 }
 
 template <typename T>
 void forward_typed(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintptr_t y,
                    const std::vector<std::int64_t>& d, int m) {
-  if (d.size() != 9) throw std::invalid_argument("winograd: dims must hold 9 integers");
-  Problem<T> pr{as_ptr<const T>(x), as_ptr<const T>(u), as_ptr<const T>(bias), as_ptr<T>(y),
-                d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8],
-                0, 0, 0, 0, round_up(d[1], kCB<T>), round_up(d[4], kNR<T>)};
+  const Problem<T> pr = problem<T>(x, u, bias, y, d);
   if (m == 2) return forward_impl<T, 2>(pr);
   if (m == 4) return forward_impl<T, 4>(pr);
+  throw std::invalid_argument("winograd: m must be 2 or 4");
+}
+
+template <typename T>
+void grad_weight_typed(std::uintptr_t x, std::uintptr_t gy, std::uintptr_t gw,
+                       const std::vector<std::int64_t>& d, int m) {
+  Problem<T> pr = problem<T>(x, 0, 0, 0, d);
+  pr.gy = as_ptr<const T>(gy);
+  if (m == 2) return grad_weight_impl<T, 2>(pr, as_ptr<T>(gw));
+  if (m == 4) return grad_weight_impl<T, 4>(pr, as_ptr<T>(gw));
   throw std::invalid_argument("winograd: m must be 2 or 4");
 }
 
@@ -438,6 +582,15 @@ void forward(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintp
   }
 }
 
+void grad_weight(std::uintptr_t x, std::uintptr_t grad_y, std::uintptr_t grad_w,
+                 const std::vector<std::int64_t>& dims, int m, int dtype) {
+  switch (to_dtype(dtype)) {
+    case DType::f32: return grad_weight_typed<float>(x, grad_y, grad_w, dims, m);
+    case DType::f64: return grad_weight_typed<double>(x, grad_y, grad_w, dims, m);
+    default: throw std::invalid_argument("winograd: dtype must be float32 or float64");
+  }
+}
+
 void bind_winograd(pybind11::module_& m) {
   namespace py = pybind11;
   using release_gil = py::call_guard<py::gil_scoped_release>;
@@ -449,6 +602,9 @@ void bind_winograd(pybind11::module_& m) {
   m.def("winograd_forward", &forward, release_gil(), py::arg("x"), py::arg("u"),
         py::arg("bias"), py::arg("out"), py::arg("dims"), py::arg("m"), py::arg("dtype"),
         "F(m x m, 3 x 3) convolution; dims: N, C, H, W, K, P, Q, pad_h, pad_w");
+  m.def("winograd_grad_weight", &grad_weight, release_gil(), py::arg("x"), py::arg("grad_y"),
+        py::arg("grad_w"), py::arg("dims"), py::arg("m"), py::arg("dtype"),
+        "grad_w (K, C, 3, 3) of winograd_forward, reduced in the Winograd domain");
 }
 
 }  // namespace hubkit::winograd

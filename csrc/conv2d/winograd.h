@@ -21,6 +21,10 @@ void filter_transform(std::uintptr_t w, std::uintptr_t u, std::int64_t k, std::i
 void forward(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintptr_t y,
              const std::vector<std::int64_t>& dims, int m, int dtype);
 
+// grad_w (K, C, 3, 3) of `forward` for x and grad_y (N, K, P, Q); same dims.
+void grad_weight(std::uintptr_t x, std::uintptr_t grad_y, std::uintptr_t grad_w,
+                 const std::vector<std::int64_t>& dims, int m, int dtype);
+
 void bind_winograd(pybind11::module_& m);
 
 }  // namespace hubkit::winograd

@@ -27,7 +27,10 @@ In float64 both tiles are exact up to rounding (~1e-15 relative).
 
 Gradients: grad_x is itself a 3x3 stride-1 correlation, of grad_y with the filters
 transposed (K <-> C) and rotated 180 degrees, at padding 2 - pad, so it runs through
-the same kernel. grad_weight and grad_bias use the im2col path (csrc/conv2d/conv2d.cpp).
+the same kernel. grad_weight is reduced in the Winograd domain: with V the input
+transform of x's tiles and dM = A gy A^T per grad_y tile (the adjoint of the output
+transform), dL/dU[pos] = V[pos]^T @ dM[pos] summed over tiles, and grad_w =
+G^T dL/dU G. grad_bias is grad_y summed over (N, P, Q).
 
 Shapes: x (N, C, H, W), weight (K, C, 3, 3), bias (K,) -> y (N, K, P, Q),
 P = H + 2 * pad_h - 2, Q = W + 2 * pad_w - 2.
@@ -154,3 +157,14 @@ def grad_input_winograd(grad_y, weight, padding, m: int) -> torch.Tensor:
     rotated, transposed filters at padding 2 - pad (negative: rows cut off)."""
     pad = [2 - padding[0], 2 - padding[1]]
     return _run(grad_y, FILTERS.get(weight, m, True), None, weight.shape[1], pad, m)
+
+
+def grad_weight_winograd(x, grad_y, padding, m: int) -> torch.Tensor:
+    """grad_w (K, C, 3, 3) of `conv2d_winograd` from x (N, C, H, W), grad_y (N, K, P, Q)."""
+    n, c, h, w = x.shape
+    k, p, q = grad_y.shape[1:]
+    gw = x.new_empty(k, c, 3, 3)
+    _ext.cpp_module().winograd_grad_weight(x.data_ptr(), grad_y.data_ptr(), gw.data_ptr(),
+                                           [n, c, h, w, k, p, q, *padding], m,
+                                           _ext.dtype_code(x.dtype))
+    return gw
