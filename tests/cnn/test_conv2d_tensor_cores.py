@@ -431,6 +431,24 @@ def test_float32_is_exact_unless_tf32_is_allowed(tf32, gen, tc_calls):
         assert err < 1e-5, err
 
 
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("tf32", [True], indirect=True, ids=["tf32-on"])
+def test_tf32_backward_runs_on_tensor_cores_within_tf32_error(tf32, gen, tc_calls):
+    cfg = (2, 24, 12, 12, 40, 3, 3, 1, 1, 1, 1)
+    x, w, b, stride, padding, dilation, groups = _gpu_inputs(cfg, torch.float32, gen)
+    y = hubkit.ops.conv2d(x, w, b, stride, padding, dilation, groups, backend="cuda")
+    gy = torch.randn(y.shape, generator=gen, dtype=torch.float64).to("cuda", torch.float32)
+    grads = torch.autograd.grad(y, (x, w), gy)
+    assert tc_calls == ["conv2d_forward_tc", "conv2d_grad_weight_tc", "conv2d_forward_tc"]
+    x64, w64 = (t.detach().double().requires_grad_() for t in (x, w))
+    y64 = F.conv2d(x64, w64, b.detach().double(), stride, padding, dilation, groups)
+    for name, got, ref in zip(("grad_x", "grad_w"), grads,
+                              torch.autograd.grad(y64, (x64, w64), gy.double()), strict=True):
+        err = float((got.double() - ref).abs().max() / ref.abs().max())
+        assert err < 5e-3, (name, err)
+
+
 # -- the exercise ladder's tiled step, graded by the conv2d_cuda checker ---------------------
 
 def _check_ladder_step():
