@@ -32,7 +32,7 @@
 // decoding is done once, before the loop; per slice a thread decodes its kk into
 // (r, s, c) with two 32-bit divisions, shared by all its chunks.
 //
-// Indices are 32-bit: the host sends tensors with 2^31 or more elements elsewhere.
+// Indices are 32-bit: the host sends tensors of 2^31 - 2^20 or more elements elsewhere.
 #include <mma.h>
 
 #include <algorithm>
@@ -471,7 +471,9 @@ Geo32 geo32(const std::vector<std::int64_t>& d) {
   const std::int64_t n = d[0], c = d[1], h = d[2], w = d[3], k = d[4], r = d[5], s = d[6],
                      p = d[7], q = d[8], groups = d[15];
   const std::int64_t big = std::max({n * c * h * w, n * k * p * q, k * (c / groups) * r * s});
-  if (big >= INT_MAX)
+  // subtle: headroom below 2^31, so tile starts and tails past the last element
+  // (pixel + tile width, slice + slice depth) still fit in an int
+  if (big >= (std::int64_t{1} << 31) - (std::int64_t{1} << 20))
     throw std::invalid_argument("conv2d (tensor cores): tensors must hold fewer than 2^31 "
                                 "elements (use the generic cuda kernel)");
   if (groups > 65535 || (k / groups + BM - 1) / BM > 65535)

@@ -166,7 +166,7 @@ def cuda_kernel_for(dtype: torch.dtype, capability: tuple[int, int], allow_tf32:
     float16/bfloat16 run on tensor cores (csrc/conv2d/conv2d_tc.cu) from sm_80 on;
     float32 does too, as TF32, only when the caller allows TF32
     (`torch.backends.cuda.matmul.allow_tf32`); otherwise, on older GPUs, and for a
-    tensor of 2^31 or more elements (`numels`: x, weight, y), it is conv2d.cu's
+    tensor of 2^31 - 2^20 or more elements (`numels`: x, weight, y), it is conv2d.cu's
     exact float32-accumulating kernel.
 
     Example:
@@ -175,7 +175,7 @@ def cuda_kernel_for(dtype: torch.dtype, capability: tuple[int, int], allow_tf32:
         >>> cuda_kernel_for(torch.float32, (9, 0), False, (10, 10, 10))
         'fp32'
     """
-    if capability[0] < 8 or max(numels) >= 2**31 - 1:
+    if capability[0] < 8 or max(numels) >= 2**31 - 2**20:  # int32 indices, with headroom
         return "fp32"
     if dtype in (torch.float16, torch.bfloat16):
         return "tensor_cores"
