@@ -428,12 +428,21 @@ BandFn<T> pick() {
   return band_base<T, M, GradW>;
 }
 
-// Tile rows per band: about 32 tiles (a band's V and M, 36 * 32 * (Cp + Kp) values,
-// stay in a 2 MB L2 up to C = K = 128 in float32), but at least two bands per thread.
+// Tile rows per band. A band's V and M (36 * tiles * (Cp + Kp) values) should stay in
+// a 2 MB L2, so at most 64 tiles; at least ~32 keep the GEMMs long; the tiles should
+// fill the 8-row GEMM blocks (14 tiles per row: 4 rows, 56 tiles, none padded); and
+// every thread should get two bands or more.
 std::int64_t rows_per_band(std::int64_t n, std::int64_t th, std::int64_t tw, int threads) {
-  std::int64_t rows = std::clamp<std::int64_t>((32 + tw - 1) / tw, 1, th);
-  while (rows > 1 && n * ((th + rows - 1) / rows) < 2 * threads) --rows;
-  return rows;
+  std::int64_t best = 1;
+  double best_score = -1;
+  for (std::int64_t r = 1; r <= th; ++r) {
+    const std::int64_t nt = r * tw;
+    if (r > 1 && (nt > 64 || n * ((th + r - 1) / r) < 2 * threads)) break;
+    const double fill = static_cast<double>(nt) / round_up(nt, kRowPad);
+    const double score = fill * std::min(1.0, nt / 32.0);
+    if (score > best_score + 1e-9) best = r, best_score = score;
+  }
+  return best;
 }
 
 // Fills in the tiling of pr; returns the threads to use.
