@@ -23,7 +23,10 @@ coefficients up to 8). The tolerance policy is the checker's (hubkit.check.compa
 C=128, 1.4e-4 at C=512), which F(4,3) meets with 6-9x room; it also stays inside the fixed 2e-5 of
 the largest output that tests/cnn/test_conv2d_op.py uses, up to C=512. So the
 default is F(4,3): 2.25 multiplies per output against F(2,3)'s 4 and im2col's 9.
-In float64 both tiles are exact up to rounding (~1e-15 relative).
+In float64 both tiles are exact up to rounding (~1e-15 relative). The gradients,
+same inputs and randn grad_y, max |error| / max |true gradient| at C = 64 / 128:
+grad_x 5.4e-6 / 1.1e-5 and grad_w 6.6e-6 / 5.9e-6 with F(4,3), against
+3.4e-7 / 5.0e-7 and 1.1e-6 / 7.9e-7 with F(2,3) and 1.5e-6 for torch's grad_w.
 
 Gradients: grad_x is itself a 3x3 stride-1 correlation, of grad_y with the filters
 transposed (K <-> C) and rotated 180 degrees, at padding 2 - pad, so it runs through
