@@ -13,7 +13,12 @@ Backward (Dao 2023, https://arxiv.org/abs/2307.08691, algorithm 2):
 Splitting 2 and 3 avoids atomics at the cost of recomputing P twice.
 
 All math runs in float32 (exp2 with log2(e) folded into the scale); tl.dot
-takes the native float16/bfloat16 inputs. Tails (T not a multiple of the
+takes the native float16/bfloat16 inputs, and float32 inputs as TF32 only where torch
+allows TF32 (`hubkit.kernels.tuning.dot_precision`), else exact IEEE.
+
+Launch configs are autotuned (`configs.py`: per GPU arch, input kind and head dim, keyed
+on D, causal and the power-of-two bucket of the sequence length); the CPU interpreter
+runs one small config. Tails (T not a multiple of the
 block) are masked on load and in the scores. Causal masking is top-left aligned
 (query i sees keys j <= i), as torch's is_causal.
 
@@ -22,18 +27,19 @@ Shapes: q (B, H, Tq, D), k and v (B, H, Tk, D), contiguous; D in {16, 32, 64, 12
 
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
+from hubkit.kernels.attention import configs
+from hubkit.kernels.attention.configs import head_dim_class
+from hubkit.kernels.tuning import autotuned, bucket, device_class, dot_precision, kind
 
 LOG2E = 1.4426950408889634
 HEAD_DIMS = (16, 32, 64, 128)
 
 
 @triton.jit
-def _fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, tq, tk, qk_scale,
+def _fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, tq, tk, qk_scale, T_BUCKET,
                 CAUSAL: tl.constexpr, D: tl.constexpr, BLOCK_M: tl.constexpr,
                 BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
     start_m = tl.program_id(0) * BLOCK_M
@@ -94,8 +100,16 @@ def _probs(q, k, lse2, rows, cols, tq, tk, qk_scale, CAUSAL: tl.constexpr,
 
 @triton.jit
 def _bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr,
-                     tq, tk, qk_scale, sm_scale, CAUSAL: tl.constexpr, D: tl.constexpr,
+                     tq, tk, qk_scale, sm_scale, T_BUCKET, CAUSAL: tl.constexpr, D: tl.constexpr,
                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
+    """dK, dV for BLOCK_N keys, sweeping BLOCK_M queries per step, all in transposed form.
+
+    subtle: P^T = exp(K Q^T - lse) is computed directly (k and v are the left operands,
+    Q^T and dO^T are loaded transposed) instead of transposing P and dS in registers.
+    For float32 IEEE dots (FMA, no tensor cores) the register transposes plus k and v held
+    as right-hand operands needed > 255 registers per thread: ptxas then fell back to
+    32 registers and a stack of 7-37 KB (gpu-static-2026-12-02); this form has no spill.
+    """
     start_n = tl.program_id(0) * BLOCK_N
     bh = tl.program_id(1).to(tl.int64)
     cols = start_n + tl.arange(0, BLOCK_N)
@@ -108,16 +122,20 @@ def _bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv
     begin = (start_n // BLOCK_M) * BLOCK_M if CAUSAL else 0  # earlier queries never see these keys
     for start_m in range(begin, tq, BLOCK_M):
         rows = start_m + tl.arange(0, BLOCK_M)
-        q_offs = bh * tq * D + rows[:, None] * D + dims[None, :]
-        q = tl.load(q_ptr + q_offs, mask=rows[:, None] < tq, other=0.0)
-        do = tl.load(do_ptr + q_offs, mask=rows[:, None] < tq, other=0.0)
+        t_offs = bh * tq * D + rows[None, :] * D + dims[:, None]                   # (D, BM)
+        qt = tl.load(q_ptr + t_offs, mask=rows[None, :] < tq, other=0.0)
+        dot = tl.load(do_ptr + t_offs, mask=rows[None, :] < tq, other=0.0)
         lse2 = tl.load(lse_ptr + bh * tq + rows, mask=rows < tq, other=0.0) * 1.4426950408889634
         delta = tl.load(delta_ptr + bh * tq + rows, mask=rows < tq, other=0.0)
-        p = _probs(q, k, lse2, rows, cols, tq, tk, qk_scale, CAUSAL, PRECISION)  # (BM, BN)
-        dv += tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)
-        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)  # (BM, BN)
-        ds = p * (dp - delta[:, None])
-        dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION)
+        st = tl.dot(k, qt, input_precision=PRECISION) * qk_scale                  # (BN, BM)
+        valid = (cols[:, None] < tk) & (rows[None, :] < tq)
+        if CAUSAL:
+            valid = valid & (cols[:, None] <= rows[None, :])
+        pt = tl.where(valid, tl.exp2(st - lse2[None, :]), 0.0)
+        dv += tl.dot(pt.to(dot.dtype), tl.trans(dot), input_precision=PRECISION)
+        dpt = tl.dot(v, dot, input_precision=PRECISION)                           # (BN, BM)
+        dst = pt * (dpt - delta[None, :])
+        dk += tl.dot(dst.to(qt.dtype), tl.trans(qt), input_precision=PRECISION)
     tl.store(dk_ptr + kv_offs, (dk * sm_scale).to(dk_ptr.dtype.element_ty),
              mask=cols[:, None] < tk)
     tl.store(dv_ptr + kv_offs, dv.to(dv_ptr.dtype.element_ty), mask=cols[:, None] < tk)
@@ -125,7 +143,7 @@ def _bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv
 
 @triton.jit
 def _bwd_dq_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
-                   tq, tk, qk_scale, sm_scale, CAUSAL: tl.constexpr, D: tl.constexpr,
+                   tq, tk, qk_scale, sm_scale, T_BUCKET, CAUSAL: tl.constexpr, D: tl.constexpr,
                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
     start_m = tl.program_id(0) * BLOCK_M
     bh = tl.program_id(1).to(tl.int64)
@@ -151,20 +169,17 @@ def _bwd_dq_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
              mask=rows[:, None] < tq)
 
 
-def _config(d: int, dtype: torch.dtype) -> dict:
-    """Block sizes and launch options; tiny blocks under the interpreter so tests stay fast."""
-    if os.environ.get("TRITON_INTERPRET") == "1":
-        return {"BLOCK_M": 16, "BLOCK_N": 16}
-    if dtype == torch.float32:  # twice the bytes per tile: smaller tiles fit shared memory
-        return {"BLOCK_M": 64, "BLOCK_N": 32, "num_warps": 4, "num_stages": 2}
-    if d <= 64:
-        return {"BLOCK_M": 128, "BLOCK_N": 64, "num_warps": 4, "num_stages": 3}
-    return {"BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 8, "num_stages": 2}
+def _where(args: dict) -> tuple[str, str, int]:
+    """(device class, kind, head-dim class) of a launch: which config list it tries."""
+    q = args["q_ptr"]
+    return device_class(q), kind(q.dtype, args["PRECISION"]), head_dim_class(args["D"])
 
 
-def _precision(dtype: torch.dtype) -> str:
-    # subtle: float32 dots default to TF32 on GPUs (~1e-3 error); ask for exact float32.
-    return "ieee" if dtype == torch.float32 else "tf32"
+# Autotuned launchers; the raw kernels above stay importable (gpu_static compiles them).
+_KEY = ["D", "CAUSAL", "T_BUCKET", "PRECISION"]  # plus the tensors' dtypes, which autotune adds
+_fwd = autotuned(_fwd_kernel, configs.FWD, _KEY, _where)
+_bwd_dkdv = autotuned(_bwd_dkdv_kernel, configs.DKDV, _KEY, _where)
+_bwd_dq = autotuned(_bwd_dq_kernel, configs.DQ, _KEY, _where)
 
 
 def attention_forward(q, k, v, causal: bool, scale: float):
@@ -172,10 +187,9 @@ def attention_forward(q, k, v, causal: bool, scale: float):
     b, h, tq, d = q.shape
     out = torch.empty_like(q)
     lse = torch.empty(b, h, tq, device=q.device, dtype=torch.float32)
-    cfg = _config(d, q.dtype)
-    grid = (triton.cdiv(tq, cfg["BLOCK_M"]), b * h)
-    _fwd_kernel[grid](q, k, v, out, lse, tq, k.shape[2], scale * LOG2E, CAUSAL=causal, D=d,
-                      PRECISION=_precision(q.dtype), **cfg)
+    grid = lambda meta: (triton.cdiv(tq, meta["BLOCK_M"]), b * h)  # noqa: E731
+    _fwd[grid](q, k, v, out, lse, tq, k.shape[2], scale * LOG2E, bucket(max(tq, k.shape[2])),
+               CAUSAL=causal, D=d, PRECISION=dot_precision(q.dtype))
     return out, lse
 
 
@@ -183,16 +197,14 @@ def attention_backward(do, q, k, v, out, lse, causal: bool, scale: float):
     """dq, dk, dv for contiguous tensors, from the forward's out and lse."""
     b, h, tq, d = q.shape
     tk = k.shape[2]
-    cfg = _config(d, q.dtype)
-    bm, bn = cfg["BLOCK_M"], cfg["BLOCK_N"]
+    pre = configs.PREPROCESS_INTERPRETER if device_class(q) == "cpu" else configs.PREPROCESS
     delta = torch.empty_like(lse)
-    _bwd_preprocess[(triton.cdiv(tq, bm), b * h)](out, do, delta, tq, D=d, BLOCK_M=bm)
+    _bwd_preprocess[(triton.cdiv(tq, pre["BLOCK_M"]), b * h)](out, do, delta, tq, D=d, **pre)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-    # subtle: dK/dV programs sweep queries, so swap the block roles (M queries per step).
-    kv_cfg = dict(cfg, BLOCK_M=bn, BLOCK_N=bm) if "num_warps" in cfg else cfg
-    common = dict(CAUSAL=causal, D=d, PRECISION=_precision(q.dtype))
-    _bwd_dkdv_kernel[(triton.cdiv(tk, kv_cfg["BLOCK_N"]), b * h)](
-        q, k, v, do, lse, delta, dk, dv, tq, tk, scale * LOG2E, scale, **common, **kv_cfg)
-    _bwd_dq_kernel[(triton.cdiv(tq, bm), b * h)](
-        q, k, v, do, lse, delta, dq, tq, tk, scale * LOG2E, scale, **common, **cfg)
+    args = (tq, tk, scale * LOG2E, scale, bucket(max(tq, tk)))
+    common = dict(CAUSAL=causal, D=d, PRECISION=dot_precision(q.dtype))
+    _bwd_dkdv[lambda meta: (triton.cdiv(tk, meta["BLOCK_N"]), b * h)](
+        q, k, v, do, lse, delta, dk, dv, *args, **common)
+    _bwd_dq[lambda meta: (triton.cdiv(tq, meta["BLOCK_M"]), b * h)](
+        q, k, v, do, lse, delta, dq, *args, **common)
     return dq, dk, dv

@@ -64,11 +64,19 @@ def _cross_entropy_rows_kernel(z_ptr, stride_z, t_ptr, w_ptr, loss_ptr, V, ignor
             tl.store(z_row + cols, (dz * w).to(z_ptr.dtype.element_ty), mask=cols < V)
 
 
+def gpu_config(v: int) -> dict:
+    """Block width and warps on a GPU for vocabulary size v (no dot: any dtype, any arch).
+
+    No spill at sm_80/sm_90 (benchmarks/gpu_static.py): 55-64 registers per thread.
+    """
+    return {"BLOCK_V": min(8192, triton.next_power_of_2(v)), "num_warps": 16}
+
+
 def _launch(logits: torch.Tensor) -> dict:
     """Block width and warps: wide blocks on a GPU, modest ones for the CPU interpreter."""
     v = logits.shape[1]
     if logits.is_cuda:
-        return {"BLOCK_V": min(8192, triton.next_power_of_2(v)), "num_warps": 16}
+        return gpu_config(v)
     return {"BLOCK_V": min(1024, triton.next_power_of_2(v))}
 
 

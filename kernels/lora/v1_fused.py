@@ -17,6 +17,10 @@ L2 reuse, as in Triton's matmul tutorial.
 * grad_A = scale * (g B)^T x and grad_B = scale * g^T (x A^T): two skinny
   matmuls whose rank-r operands have r columns, never M x N or N x K.
 
+Tiles are autotuned (`configs.py`: per GPU arch, input kind and rank class, keyed on the
+problem dims with M bucketed); float32 inputs use TF32 dots only where torch allows TF32.
+The CPU interpreter runs one small config.
+
 Every row, column and k index is int64 (hubkit.kernels.indexing): x, g and y
 may hold more than 2**31 elements.
 
@@ -30,6 +34,9 @@ import torch
 import triton
 import triton.language as tl
 from hubkit.kernels.indexing import block_offsets, offsets
+from hubkit.kernels.lora import configs
+from hubkit.kernels.lora.configs import rank_class
+from hubkit.kernels.tuning import autotuned, bucket, device_class, dot_precision, kind
 
 
 @triton.jit
@@ -47,10 +54,10 @@ def _grouped_tile(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: t
 
 
 @triton.jit
-def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn, swk, scale,
-                    HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
-                    BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr,
-                    GROUP_M: tl.constexpr):
+def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn, swk,
+                    scale, M_BUCKET, HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr,
+                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+                    BLOCK_R: tl.constexpr, GROUP_M: tl.constexpr):
     pid_m, pid_n = _grouped_tile(M, N, BLOCK_M, BLOCK_N, GROUP_M)
     rm = block_offsets(pid_m, BLOCK_M)
     rn = block_offsets(pid_n, BLOCK_N)
@@ -81,7 +88,7 @@ def _forward_kernel(x_ptr, w_ptr, bias_ptr, a_ptr, b_ptr, y_ptr, M, N, K, R, swn
 
 @triton.jit
 def _grad_x_kernel(g_ptr, w_ptr, a_ptr, b_ptr, gx_ptr, gb_ptr, M, N, K, R, swn, swk, scale,
-                   PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                   M_BUCKET, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                    BLOCK_K: tl.constexpr, BLOCK_R: tl.constexpr, GROUP_M: tl.constexpr):
     pid_m, pid_k = _grouped_tile(M, K, BLOCK_M, BLOCK_K, GROUP_M)
     rm = block_offsets(pid_m, BLOCK_M)
@@ -132,23 +139,16 @@ def _block_r(r: int) -> int:
     return max(16, triton.next_power_of_2(r))  # tl.dot needs every dim >= 16
 
 
-def _precision(dtype: torch.dtype) -> str:
-    # subtle: Triton's default rounds float32 dot inputs to TF32 (10-bit mantissa);
-    # "ieee" keeps float32 exact enough to match the reference at 1e-5.
-    return "ieee" if dtype == torch.float32 else "tf32"
+def _where(args: dict) -> tuple[str, str, int]:
+    """(device class, kind, rank class) of a launch: which config list it tries."""
+    x = args["x_ptr"] if "x_ptr" in args else args["g_ptr"]
+    return device_class(x), kind(x.dtype, args["PRECISION"]), rank_class(args["BLOCK_R"])
 
 
-def _launch(x: torch.Tensor, big: bool) -> dict:
-    """Tile sizes: large tiles on a GPU, small ones for the CPU interpreter."""
-    if x.is_cuda and big:
-        # subtle: float32 tiles take twice the shared memory; 3 stages of 128x64 x, W and
-        # A tiles would need ~240 KB, more than an H100 SM has (228 KB), so step by 32.
-        step = 32 if x.element_size() == 4 else 64
-        return {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": step, "num_warps": 8,
-                "num_stages": 3}
-    if x.is_cuda:
-        return {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64, "num_warps": 4, "num_stages": 3}
-    return {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16}
+# Autotuned launchers over the problem dims (M bucketed); the raw kernels stay importable.
+_KEY = ["M_BUCKET", "N", "K", "BLOCK_R", "PRECISION"]  # plus the tensors' dtypes
+_forward = autotuned(_forward_kernel, configs.FORWARD, _KEY, _where)
+_grad_x = autotuned(_grad_x_kernel, configs.GRAD_X, _KEY, _where)
 
 
 def lora_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
@@ -161,12 +161,11 @@ def lora_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     y = torch.empty(m, n, dtype=x.dtype, device=x.device)
     if m == 0 or n == 0:
         return y
-    cfg = _launch(x, big=True)
-    grid = (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(n, cfg["BLOCK_N"]),)
-    _forward_kernel[grid](x, weight, bias if bias is not None else x, lora_a, lora_b, y,
-                          m, n, k, r, weight.stride(0), weight.stride(1), float(scale),
-                          HAS_BIAS=bias is not None,
-                          PRECISION=_precision(x.dtype), BLOCK_R=_block_r(r), GROUP_M=8, **cfg)
+    grid = lambda meta: (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)  # noqa: E731
+    _forward[grid](x, weight, bias if bias is not None else x, lora_a, lora_b, y,
+                   m, n, k, r, weight.stride(0), weight.stride(1), float(scale), bucket(m),
+                   HAS_BIAS=bias is not None, PRECISION=dot_precision(x.dtype),
+                   BLOCK_R=_block_r(r), GROUP_M=8)
     return y
 
 
@@ -176,11 +175,12 @@ def _matmul(a: torch.Tensor, b: torch.Tensor, scale: float, out_dtype: torch.dty
     c = torch.zeros(m, n, dtype=out_dtype, device=a.device)
     if m == 0 or n == 0:
         return c
-    cfg = _launch(a, big=False)
+    precision = dot_precision(a.dtype)
+    cfg = dict(configs.matmul(device_class(a), kind(a.dtype, precision)))
     cfg["BLOCK_N"] = min(cfg["BLOCK_N"], max(16, triton.next_power_of_2(n)))
     grid = (triton.cdiv(m, cfg["BLOCK_M"]), triton.cdiv(n, cfg["BLOCK_N"]))
     _matmul_kernel[grid](a, b, c, m, n, k, a.stride(0), a.stride(1), b.stride(0), b.stride(1),
-                         float(scale), PRECISION=_precision(a.dtype), **cfg)
+                         float(scale), PRECISION=precision, **cfg)
     return c
 
 
@@ -191,13 +191,10 @@ def lora_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
     gx = torch.empty_like(x)
     gb = torch.zeros(m, r, dtype=torch.float32, device=x.device)  # g B, r columns only
     if m and k:
-        cfg = _launch(x, big=True)
-        if x.is_cuda:  # output tiles are (M, K) here: wide in K, a shorter N step (smem)
-            cfg["BLOCK_N"], cfg["BLOCK_K"] = cfg["BLOCK_K"], 128
-        grid = (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(k, cfg["BLOCK_K"]),)
-        _grad_x_kernel[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, weight.stride(0),
-                             weight.stride(1), float(scale), PRECISION=_precision(x.dtype),
-                             BLOCK_R=_block_r(r), GROUP_M=8, **cfg)
+        grid = lambda meta: (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(k, meta["BLOCK_K"]),)  # noqa: E731
+        _grad_x[grid](grad, weight, lora_a, lora_b, gx, gb, m, n, k, r, weight.stride(0),
+                      weight.stride(1), float(scale), bucket(m),
+                      PRECISION=dot_precision(x.dtype), BLOCK_R=_block_r(r), GROUP_M=8)
     xa = _matmul(x, lora_a.t(), 1.0, x.dtype)                         # (M, r)
     grad_a = _matmul(gb.to(x.dtype).t(), x, scale, x.dtype)           # (r, K)
     grad_b = _matmul(grad.t(), xa, scale, x.dtype)                    # (N, r)

@@ -15,6 +15,9 @@ saved[t-1] (h0 and c0 at t = 0), so the launches only differ in their pointers.
 Backward is not fused: the op's backward runs the reference BPTT
 (`hubkit.rnn.reference.lstm_backward_reference`) on the `saved` this kernel writes.
 
+float32 inputs use TF32 dots only where torch allows TF32 (`tuning.dot_precision`):
+the error would compound through T steps, so the default stays exact IEEE.
+
 Every batch row, hidden unit and k index is int64 (hubkit.kernels.indexing).
 
 Shapes: x (T, B, I), h0 and c0 (B, H), w_ih (4H, I), w_hh (4H, H), bias (4H,)
@@ -27,6 +30,7 @@ import torch
 import triton
 import triton.language as tl
 from hubkit.kernels.indexing import block_offsets, offsets
+from hubkit.kernels.tuning import device_class, dot_precision, kind
 
 
 @triton.jit
@@ -88,18 +92,26 @@ def _cell_kernel(xp_ptr, w_ptr, h_prev_ptr, c_prev_ptr, c_prev_stride, y_ptr, sa
     tl.store(out + 4 * H, c.to(ty), mask=mask)
 
 
-def _launch(x: torch.Tensor, b: int) -> dict:
+BATCH_BLOCKS = (16, 32, 64)  # BLOCK_B follows the batch; tl.dot needs every dim >= 16
+# (BLOCK_H, BLOCK_K, num_warps) on a GPU per input kind (hubkit.kernels.tuning.KINDS):
+# no register spill at sm_80/sm_90 for any BLOCK_B (benchmarks/gpu_static.py). The four
+# gate accumulators (BLOCK_B, BLOCK_H) live at once; exact float32 ("ieee") dots are FMA
+# loops whose operands stay in registers across BLOCK_K, hence its short K step.
+_GPU_TILES = {"16bit": (32, 32, 4), "tf32": (32, 32, 4), "ieee": (32, 16, 4)}
+
+
+def gpu_config(kind_: str, block_b: int) -> dict:
+    """The cell kernel's launch config on a GPU for an input kind and a batch block."""
+    block_h, block_k, warps = _GPU_TILES[kind_]
+    return {"BLOCK_B": block_b, "BLOCK_H": block_h, "BLOCK_K": block_k, "num_warps": warps}
+
+
+def _launch(x: torch.Tensor, b: int, precision: str) -> dict:
     """Tile sizes: a GPU takes wider tiles; the CPU interpreter the smallest tl.dot allows."""
-    block_b = max(16, min(64, triton.next_power_of_2(b)))  # tl.dot needs every dim >= 16
-    if x.is_cuda:
-        return {"BLOCK_B": block_b, "BLOCK_H": 32, "BLOCK_K": 64, "num_warps": 4}
+    block_b = max(16, min(64, triton.next_power_of_2(b)))
+    if device_class(x) != "cpu":
+        return gpu_config(kind(x.dtype, precision), block_b)
     return {"BLOCK_B": block_b, "BLOCK_H": 16, "BLOCK_K": 16}
-
-
-def _precision(dtype: torch.dtype) -> str:
-    # subtle: Triton's default rounds float32 dot inputs to TF32 (10-bit mantissa), and the
-    # error compounds through T steps; "ieee" keeps float32 at the reference's 1e-5.
-    return "ieee" if dtype == torch.float32 else "tf32"
 
 
 def lstm_forward(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_ih: torch.Tensor,
@@ -111,7 +123,8 @@ def lstm_forward(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_ih: torc
     xp = (xp if bias is None else xp + bias).reshape(t, b, 4 * h)
     y = x.new_empty(t, b, h)
     saved = x.new_empty(t, b, 5 * h)
-    cfg = _launch(x, b)
+    precision = dot_precision(x.dtype)
+    cfg = _launch(x, b, precision)
     grid = (triton.cdiv(b, cfg["BLOCK_B"]), triton.cdiv(h, cfg["BLOCK_H"]))
     for step in range(t):
         # subtle: h_{t-1} and c_{t-1} are read from the previous step's outputs; c sits
@@ -119,5 +132,5 @@ def lstm_forward(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_ih: torc
         h_prev, c_prev, c_stride = ((h0, c0, h) if step == 0 else
                                     (y[step - 1], saved[step - 1, :, 4 * h:], 5 * h))
         _cell_kernel[grid](xp[step], w_hh, h_prev, c_prev, c_stride, y[step], saved[step],
-                           b, h, PRECISION=_precision(x.dtype), **cfg)
+                           b, h, PRECISION=precision, **cfg)
     return y, y[-1].clone(), saved[-1, :, 4 * h:].clone(), saved

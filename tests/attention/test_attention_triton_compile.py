@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.triton]
 _POINTERS = {"_fwd_kernel": ("q_ptr", "k_ptr", "v_ptr", "o_ptr"),
              "_bwd_dkdv_kernel": ("q_ptr", "k_ptr", "v_ptr", "do_ptr", "dk_ptr", "dv_ptr"),
              "_bwd_dq_kernel": ("q_ptr", "k_ptr", "v_ptr", "do_ptr", "dq_ptr")}
-_SCALARS = {"_fwd_kernel": ("tq", "tk", "qk_scale"),
-            "_bwd_dkdv_kernel": ("tq", "tk", "qk_scale", "sm_scale"),
-            "_bwd_dq_kernel": ("tq", "tk", "qk_scale", "sm_scale")}
+_SCALARS = {"_fwd_kernel": ("tq", "tk", "qk_scale", "T_BUCKET"),
+            "_bwd_dkdv_kernel": ("tq", "tk", "qk_scale", "sm_scale", "T_BUCKET"),
+            "_bwd_dq_kernel": ("tq", "tk", "qk_scale", "sm_scale", "T_BUCKET")}
 _STATS = {"_fwd_kernel": ("lse_ptr",), "_bwd_dkdv_kernel": ("lse_ptr", "delta_ptr"),
           "_bwd_dq_kernel": ("lse_ptr", "delta_ptr")}
 _PTR_ORDER = {"_fwd_kernel": ("q_ptr", "k_ptr", "v_ptr", "o_ptr", "lse_ptr"),
@@ -30,7 +30,7 @@ _PTR_ORDER = {"_fwd_kernel": ("q_ptr", "k_ptr", "v_ptr", "o_ptr", "lse_ptr"),
 
 def _signature(name: str, dt: str) -> dict:
     sig = {p: ("*fp32" if p in _STATS[name] else f"*{dt}") for p in _PTR_ORDER[name]}
-    sig.update({s: ("i32" if s in ("tq", "tk") else "fp32") for s in _SCALARS[name]})
+    sig.update({s: ("i32" if s in ("tq", "tk", "T_BUCKET") else "fp32") for s in _SCALARS[name]})
     sig.update({c: "constexpr" for c in ("CAUSAL", "D", "BLOCK_M", "BLOCK_N", "PRECISION")})
     return sig
 
@@ -47,13 +47,14 @@ def test_attention_kernel_compiles_for_sm90(name, dtype, dt, monkeypatch):
     if type(m._fwd_kernel).__name__ == "InterpretedFunction":
         pytest.skip("the kernels were imported interpreted in this process; run this file alone")
 
-    cfg = m._config(128, dtype)
-    bm, bn = (cfg["BLOCK_N"], cfg["BLOCK_M"]) if name == "_bwd_dkdv_kernel" else (
-        cfg["BLOCK_M"], cfg["BLOCK_N"])
-    consts = {"CAUSAL": True, "D": 128, "BLOCK_M": bm, "BLOCK_N": bn,
-              "PRECISION": m._precision(dtype)}
+    from hubkit.kernels.attention import configs
+
+    sets = {"_fwd_kernel": configs.FWD, "_bwd_dkdv_kernel": configs.DKDV,
+            "_bwd_dq_kernel": configs.DQ}[name]
+    kind, prec = ("16bit", "tf32") if dtype == torch.bfloat16 else ("ieee", "ieee")
+    cfg = sets.per_arch[("sm_90", kind, 128)][0]  # the first config autotune tries on an H100
+    consts = {"CAUSAL": True, "D": 128, "PRECISION": prec, **cfg.kwargs}
     src = ASTSource(fn=getattr(m, name), signature=_signature(name, dt), constexprs=consts)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32),
-                            options={"num_warps": cfg["num_warps"],
-                                     "num_stages": cfg["num_stages"]})
+                            options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages})
     assert kernel.metadata.shared <= 227 * 1024
