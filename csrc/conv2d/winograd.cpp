@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "common.h"
@@ -99,7 +100,8 @@ void filter_impl(const T* w, T* u, std::int64_t ko, std::int64_t ci, bool flip) 
       double g[3][3], t[A][3];
       for (int r = 0; r < 3; ++r)
         for (int s = 0; s < 3; ++s)  // flip: w is (ci, ko, 3, 3), read rotated by 180 degrees
-          g[r][s] = flip ? w[((i * ko + o) * 3 + 2 - r) * 3 + 2 - s] : w[((o * ci + i) * 3 + r) * 3 + s];
+          g[r][s] = flip ? w[((i * ko + o) * 3 + 2 - r) * 3 + 2 - s]
+                         : w[((o * ci + i) * 3 + r) * 3 + s];
       for (int a = 0; a < A; ++a)
         for (int s = 0; s < 3; ++s)
           t[a][s] = Mt::G[a][0] * g[0][s] + Mt::G[a][1] * g[1][s] + Mt::G[a][2] * g[2][s];
@@ -418,14 +420,20 @@ void band_base(const Problem<T>& pr, std::int64_t b, Scratch<T>& s, T* du) {
   band_impl<T, typename Vec<T>::w128, 1, M, GradW>(pr, b, s, du);
 }
 
+// isa: "auto" (the widest path this CPU runs), or "avx512", "avx2" or "base" to run
+// that one (the tests do, so every compiled path is checked on one machine).
 template <typename T, int M, bool GradW>
-BandFn<T> pick() {
+BandFn<T> pick(const std::string& isa) {
+  const bool any = isa == "auto";
 #ifdef HK_X86
-  if (__builtin_cpu_supports("avx512f")) return band_avx512<T, M, GradW>;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return band_avx2<T, M, GradW>;
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if ((any && avx512) || (isa == "avx512" && avx512)) return band_avx512<T, M, GradW>;
+  if ((any && avx2) || (isa == "avx2" && avx2)) return band_avx2<T, M, GradW>;
 #endif
-  return band_base<T, M, GradW>;
+  if (any || isa == "base") return band_base<T, M, GradW>;
+  throw std::invalid_argument("winograd: isa must be 'auto', 'base' or a SIMD path this CPU "
+                              "runs ('avx512', 'avx2'), got '" + isa + "'");
 }
 
 // Tile rows per band. A band's V and M (36 * tiles * (Cp + Kp) values) should stay in
@@ -460,8 +468,8 @@ int plan(Problem<T>& pr) {
 }
 
 template <typename T, int M>
-void forward_impl(Problem<T> pr) {
-  static const BandFn<T> band = pick<T, M, false>();
+void forward_impl(Problem<T> pr, const std::string& isa) {
+  const BandFn<T> band = pick<T, M, false>(isa);
   const int threads = plan<T, M>(pr);
   const std::int64_t bands = pr.n * pr.bands_per_image;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -483,7 +491,8 @@ void filter_gradient(const T* du, int copies, std::int64_t usize, const Problem<
       for (int a = 0; a < A; ++a)
         for (int b = 0; b < A; ++b) {
           double sum = 0;
-          for (int i = 0; i < copies; ++i) sum += du[i * usize + ((a * A + b) * pr.cp + c) * pr.kp + k];
+          const T* at = du + ((a * A + b) * pr.cp + c) * pr.kp + k;
+          for (int i = 0; i < copies; ++i) sum += at[i * usize];
           d[a][b] = sum;
         }
       for (int r = 0; r < 3; ++r)
@@ -501,8 +510,8 @@ void filter_gradient(const T* du, int copies, std::int64_t usize, const Problem<
 }
 
 template <typename T, int M>
-void grad_weight_impl(Problem<T> pr, T* gw) {
-  static const BandFn<T> band = pick<T, M, true>();
+void grad_weight_impl(Problem<T> pr, T* gw, const std::string& isa) {
+  const BandFn<T> band = pick<T, M, true>(isa);
   const int threads = plan<T, M>(pr);
   const std::int64_t bands = pr.n * pr.bands_per_image;
   const std::int64_t usize = (M + 2) * (M + 2) * pr.cp * pr.kp;
@@ -536,20 +545,20 @@ Problem<T> problem(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std:
 
 template <typename T>
 void forward_typed(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintptr_t y,
-                   const std::vector<std::int64_t>& d, int m) {
+                   const std::vector<std::int64_t>& d, int m, const std::string& isa) {
   const Problem<T> pr = problem<T>(x, u, bias, y, d);
-  if (m == 2) return forward_impl<T, 2>(pr);
-  if (m == 4) return forward_impl<T, 4>(pr);
+  if (m == 2) return forward_impl<T, 2>(pr, isa);
+  if (m == 4) return forward_impl<T, 4>(pr, isa);
   throw std::invalid_argument("winograd: m must be 2 or 4");
 }
 
 template <typename T>
 void grad_weight_typed(std::uintptr_t x, std::uintptr_t gy, std::uintptr_t gw,
-                       const std::vector<std::int64_t>& d, int m) {
+                       const std::vector<std::int64_t>& d, int m, const std::string& isa) {
   Problem<T> pr = problem<T>(x, 0, 0, 0, d);
   pr.gy = as_ptr<const T>(gy);
-  if (m == 2) return grad_weight_impl<T, 2>(pr, as_ptr<T>(gw));
-  if (m == 4) return grad_weight_impl<T, 4>(pr, as_ptr<T>(gw));
+  if (m == 2) return grad_weight_impl<T, 2>(pr, as_ptr<T>(gw), isa);
+  if (m == 4) return grad_weight_impl<T, 4>(pr, as_ptr<T>(gw), isa);
   throw std::invalid_argument("winograd: m must be 2 or 4");
 }
 
@@ -583,19 +592,20 @@ void filter_transform(std::uintptr_t w, std::uintptr_t u, std::int64_t k, std::i
 }
 
 void forward(std::uintptr_t x, std::uintptr_t u, std::uintptr_t bias, std::uintptr_t y,
-             const std::vector<std::int64_t>& dims, int m, int dtype) {
+             const std::vector<std::int64_t>& dims, int m, int dtype, const std::string& isa) {
   switch (to_dtype(dtype)) {
-    case DType::f32: return forward_typed<float>(x, u, bias, y, dims, m);
-    case DType::f64: return forward_typed<double>(x, u, bias, y, dims, m);
+    case DType::f32: return forward_typed<float>(x, u, bias, y, dims, m, isa);
+    case DType::f64: return forward_typed<double>(x, u, bias, y, dims, m, isa);
     default: throw std::invalid_argument("winograd: dtype must be float32 or float64");
   }
 }
 
 void grad_weight(std::uintptr_t x, std::uintptr_t grad_y, std::uintptr_t grad_w,
-                 const std::vector<std::int64_t>& dims, int m, int dtype) {
+                 const std::vector<std::int64_t>& dims, int m, int dtype,
+                 const std::string& isa) {
   switch (to_dtype(dtype)) {
-    case DType::f32: return grad_weight_typed<float>(x, grad_y, grad_w, dims, m);
-    case DType::f64: return grad_weight_typed<double>(x, grad_y, grad_w, dims, m);
+    case DType::f32: return grad_weight_typed<float>(x, grad_y, grad_w, dims, m, isa);
+    case DType::f64: return grad_weight_typed<double>(x, grad_y, grad_w, dims, m, isa);
     default: throw std::invalid_argument("winograd: dtype must be float32 or float64");
   }
 }
@@ -610,9 +620,11 @@ void bind_winograd(pybind11::module_& m) {
         py::arg("dtype"), "weight (K, C, 3, 3) -> packed U (flip: for the input gradient)");
   m.def("winograd_forward", &forward, release_gil(), py::arg("x"), py::arg("u"),
         py::arg("bias"), py::arg("out"), py::arg("dims"), py::arg("m"), py::arg("dtype"),
+        py::arg("isa") = "auto",
         "F(m x m, 3 x 3) convolution; dims: N, C, H, W, K, P, Q, pad_h, pad_w");
   m.def("winograd_grad_weight", &grad_weight, release_gil(), py::arg("x"), py::arg("grad_y"),
         py::arg("grad_w"), py::arg("dims"), py::arg("m"), py::arg("dtype"),
+        py::arg("isa") = "auto",
         "grad_w (K, C, 3, 3) of winograd_forward, reduced in the Winograd domain");
 }
 

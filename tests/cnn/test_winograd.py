@@ -73,6 +73,29 @@ def test_winograd_float32_within_the_checker_tolerance(algorithm, gen):
              lambda name: tolerance(torch.float32, reduction[name]))
 
 
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "base"])
+@pytest.mark.parametrize("m", [2, 4])
+def test_every_compiled_simd_path_matches_torch(isa, m, gen):
+    x, w, _ = (t.detach() for t in _inputs(2, 19, 7, 10, 37, torch.float64, gen))
+    b = torch.randn(37, generator=gen, dtype=torch.float64)
+    try:
+        y = winograd.conv2d_winograd(x, w, b, [1, 2], m, isa)
+    except ValueError as e:
+        pytest.skip(str(e))  # a SIMD path this CPU lacks
+    torch.testing.assert_close(y, F.conv2d(x, w, b, 1, (1, 2)))
+    gy = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    gx, gw, _ = torch.ops.aten.convolution_backward(gy, x, w, None, [1, 1], [1, 2], [1, 1], False,
+                                                    [0, 0], 1, [True, True, False])
+    torch.testing.assert_close(winograd.grad_input_winograd(gy, w, [1, 2], m, isa), gx)
+    torch.testing.assert_close(winograd.grad_weight_winograd(x, gy, [1, 2], m, isa), gw)
+
+
+def test_an_unknown_simd_path_raises_value_error(gen):
+    x, w, _ = (t.detach() for t in _inputs(1, 2, 5, 5, 2, torch.float64, gen))
+    with pytest.raises(ValueError, match="isa must be"):
+        winograd.conv2d_winograd(x, w, None, [1, 1], 4, "sse9")
+
+
 @pytest.mark.parametrize("layout", ["channels_last", "transposed"])
 def test_winograd_accepts_channels_last_and_non_contiguous_views(layout, gen):
     x, w, b = _inputs(2, 6, 9, 7, 5, torch.float64, gen)

@@ -136,38 +136,40 @@ def transform_filters(weight: torch.Tensor, m: int, flip: bool = False) -> torch
     return u
 
 
-def _run(x: torch.Tensor, u: torch.Tensor, bias, k: int, padding, m: int) -> torch.Tensor:
+def _run(x: torch.Tensor, u: torch.Tensor, bias, k: int, padding, m: int,
+         isa: str) -> torch.Tensor:
     n, c, h, w = x.shape
     p, q = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
     y = x.new_empty(n, k, p, q)
     _ext.cpp_module().winograd_forward(
         x.data_ptr(), u.data_ptr(), 0 if bias is None else bias.data_ptr(), y.data_ptr(),
-        [n, c, h, w, k, p, q, *padding], m, _ext.dtype_code(x.dtype))
+        [n, c, h, w, k, p, q, *padding], m, _ext.dtype_code(x.dtype), isa)
     return y
 
 
-def conv2d_winograd(x, weight, bias, padding, m: int) -> torch.Tensor:
+def conv2d_winograd(x, weight, bias, padding, m: int, isa: str = "auto") -> torch.Tensor:
     """y (N, K, P, Q) = conv2d(x, weight, bias, stride=1, padding) by F(m x m, 3 x 3).
 
     Args: x (N, C, H, W), weight (K, C, 3, 3), bias (K,) or None, all contiguous
-    float32/float64 on the CPU; padding [h, w]; m 2 or 4.
+    float32/float64 on the CPU; padding [h, w]; m 2 or 4; isa "auto" (the widest SIMD
+    path this CPU runs) or "avx512", "avx2", "base" to run one (tests check each).
     """
-    return _run(x, FILTERS.get(weight, m, False), bias, weight.shape[0], padding, m)
+    return _run(x, FILTERS.get(weight, m, False), bias, weight.shape[0], padding, m, isa)
 
 
-def grad_input_winograd(grad_y, weight, padding, m: int) -> torch.Tensor:
+def grad_input_winograd(grad_y, weight, padding, m: int, isa: str = "auto") -> torch.Tensor:
     """grad_x (N, C, H, W) of `conv2d_winograd`: grad_y (N, K, P, Q) correlated with the
     rotated, transposed filters at padding 2 - pad (negative: rows cut off)."""
     pad = [2 - padding[0], 2 - padding[1]]
-    return _run(grad_y, FILTERS.get(weight, m, True), None, weight.shape[1], pad, m)
+    return _run(grad_y, FILTERS.get(weight, m, True), None, weight.shape[1], pad, m, isa)
 
 
-def grad_weight_winograd(x, grad_y, padding, m: int) -> torch.Tensor:
+def grad_weight_winograd(x, grad_y, padding, m: int, isa: str = "auto") -> torch.Tensor:
     """grad_w (K, C, 3, 3) of `conv2d_winograd` from x (N, C, H, W), grad_y (N, K, P, Q)."""
     n, c, h, w = x.shape
     k, p, q = grad_y.shape[1:]
     gw = x.new_empty(k, c, 3, 3)
     _ext.cpp_module().winograd_grad_weight(x.data_ptr(), grad_y.data_ptr(), gw.data_ptr(),
                                            [n, c, h, w, k, p, q, *padding], m,
-                                           _ext.dtype_code(x.dtype))
+                                           _ext.dtype_code(x.dtype), isa)
     return gw
