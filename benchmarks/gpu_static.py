@@ -317,6 +317,19 @@ SPILL_REASONS: dict[str, str] = {
     "_matmul_kernel": _TILE + "the (BLOCK_M, BLOCK_N) accumulator.",
     "_cell_kernel": _TILE + "four gate accumulators (BLOCK_B, BLOCK_H) at once.",
 }
+_FMA_RANK = ("exact float32 (ieee) dots are FMA loops in which each thread keeps its rows and "
+             "columns of both operands for the whole reduction; the rank epilogue dot reduces "
+             "over BLOCK_R = 128, so its operands alone need >= 256 registers per thread at "
+             "any tile size. Shipped as the least-spilling config; TF32 (allowed by torch's "
+             "allow_tf32) or r <= 32 builds without spills (kernels/lora/configs.py).")
+SPILL_REASONS.update({"_forward_kernel ieee": _FMA_RANK, "_grad_x_kernel ieee": _FMA_RANK})
+
+
+def spill_reason(row: dict) -> str:
+    """Why a build spills: by kernel and dot precision, else by kernel."""
+    precision = json.loads(row["config"]).get("PRECISION", "")
+    return (SPILL_REASONS.get(f"{row['kernel']} {precision}")
+            or SPILL_REASONS.get(row["kernel"], "not yet explained"))
 
 NOTES = [
     "Triton kernels are compiled ahead of time without a GPU: "
@@ -359,7 +372,7 @@ def write(report: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     for row in report["rows"]:
         if row.get("spill_stores") or row.get("spill_loads"):
-            row["spill_reason"] = SPILL_REASONS.get(row["kernel"], "not yet explained")
+            row["spill_reason"] = spill_reason(row)
     report["notes"] = NOTES
     js, md = out / f"gpu-static-{report['date']}.json", out / f"gpu-static-{report['date']}.md"
     js.write_text(json.dumps(report, indent=1) + "\n")

@@ -2,10 +2,11 @@
 
 Keys: (arch, kind, head-dim class) -> configs; arch "sm_80" or "sm_90", kind "16bit"
 (bf16/fp16), "tf32" (fp32, TF32 dots) or "ieee" (fp32, exact FMA dots), head-dim class
-64 (D <= 64) or 128 (D = 128). Each list was kept only if every config compiles with
-zero register spills on its arch at the class's largest D, causal and not
-(`python benchmarks/gpu_static.py`, which compiles exactly these lists). Registers per
-thread in the comments are ptxas's at sm_80 / sm_90, non-causal.
+64 (D <= 64) or 128 (D = 128). A config stays in a list only if it compiles with zero
+register spills and fits shared memory on its arch at the class's largest D, causal and
+not (`python benchmarks/gpu_static.py --no-cuda --match kernels/attention`, which compiles
+exactly these lists); some lists hold a single config because every larger candidate
+spilled. Each list ends with its most conservative config, which other GPUs run alone.
 
 For `_bwd_dkdv_kernel` BLOCK_N is the key block a program owns and BLOCK_M the query
 step it sweeps; for the forward and dQ kernels BLOCK_M is the program's query block.
@@ -47,8 +48,8 @@ FWD = ConfigSets(
         ("sm_90", "16bit", 128): [_c(128, 64, 8, 3), _c(128, 32, 8, 2), _c(64, 32, 4, 3)],
         ("sm_90", "tf32", 64): [_c(128, 64, 8, 3), _c(64, 32, 4, 4)],
         ("sm_90", "tf32", 128): [_c(128, 32, 8, 2), _c(64, 32, 4, 3)],
-        ("sm_90", "ieee", 64): [_c(64, 32, 8, 2), _c(32, 32, 4, 2)],
-        ("sm_90", "ieee", 128): [_c(32, 16, 4, 2), _c(16, 16, 4, 2)],
+        ("sm_90", "ieee", 64): [_c(32, 32, 4, 2)],
+        ("sm_90", "ieee", 128): [_c(16, 16, 4, 2)],
     },
     interpreter=_INTERPRETER,
 )
@@ -58,7 +59,7 @@ DQ = ConfigSets(
         ("sm_80", "16bit", 64): [_c(128, 64, 8, 3), _c(128, 32, 8, 3), _c(64, 32, 4, 3)],
         ("sm_80", "16bit", 128): [_c(128, 32, 8, 2), _c(64, 64, 8, 3), _c(64, 32, 4, 3)],
         ("sm_80", "tf32", 64): [_c(128, 32, 8, 3), _c(64, 32, 4, 3)],
-        ("sm_80", "tf32", 128): [_c(128, 32, 8, 2), _c(64, 32, 4, 2)],
+        ("sm_80", "tf32", 128): [_c(64, 32, 4, 2), _c(32, 32, 4, 2)],
         ("sm_80", "ieee", 64): [_c(64, 32, 8, 2), _c(32, 32, 4, 2)],
         ("sm_80", "ieee", 128): [_c(32, 16, 4, 2), _c(16, 16, 4, 2)],
         ("sm_90", "16bit", 64): [_c(128, 64, 8, 3), _c(128, 32, 8, 3), _c(64, 32, 4, 3)],
@@ -75,14 +76,14 @@ DKDV = ConfigSets(
     per_arch={
         ("sm_80", "16bit", 64): [_c(32, 128, 8, 3), _c(32, 64, 4, 3)],
         ("sm_80", "16bit", 128): [_c(64, 64, 8, 3), _c(32, 64, 8, 3)],
-        ("sm_80", "tf32", 64): [_c(32, 64, 4, 2), _c(16, 64, 4, 2)],
+        ("sm_80", "tf32", 64): [_c(16, 64, 4, 2)],
         ("sm_80", "tf32", 128): [_c(64, 64, 8, 2), _c(16, 64, 4, 2)],
-        ("sm_80", "ieee", 64): [_c(16, 32, 4, 2), _c(16, 16, 4, 2)],
+        ("sm_80", "ieee", 64): [_c(16, 32, 4, 2)],
         ("sm_80", "ieee", 128): [_c(16, 32, 4, 2), _c(16, 16, 4, 2)],
         ("sm_90", "16bit", 64): [_c(64, 64, 4, 3), _c(32, 64, 4, 3)],
         ("sm_90", "16bit", 128): [_c(32, 128, 8, 2), _c(16, 64, 4, 3)],
         ("sm_90", "tf32", 64): [_c(32, 64, 4, 3), _c(16, 64, 4, 3)],
-        ("sm_90", "tf32", 128): [_c(32, 64, 8, 2), _c(16, 64, 4, 2)],
+        ("sm_90", "tf32", 128): [_c(16, 64, 4, 2)],
         ("sm_90", "ieee", 64): [_c(16, 32, 4, 2), _c(16, 16, 4, 2)],
         ("sm_90", "ieee", 128): [_c(16, 32, 4, 2), _c(16, 16, 4, 2)],
     },
