@@ -355,7 +355,8 @@ def run_studies(cfg: StudyConfig, task: Task, progress=None) -> dict:
 
 def bc_without_phase(cfg: StudyConfig, task: Task) -> list[float]:
     """BC from the most demonstrations with the phase features removed, one return per seed:
-    what cloning an open-loop expert from the observation alone gets."""
+    what cloning an open-loop expert from the observation alone gets (on HalfCheetah,
+    nearly as much: the gait settles into a cycle whose phase the joints reveal)."""
     k = task.phase_features
     out = []
     for seed in range(cfg.seeds):

@@ -6,9 +6,11 @@ Each `Task` bundles a vector-env factory and an expert policy (N, O) -> (N, A):
   (closed loop, kp = 50).
 * HalfCheetah: the CEM-tuned open-loop gait of `hubkit.envs.controllers`,
   a_j(t) = b_j + A_j sin(w t + phi_j). An open-loop expert's action depends on
-  time, not on the observation, so no policy of the observation alone can copy
-  it. `PhaseObservation` appends the gait's phase (sin w t, cos w t) to the
-  observation, and the expert reads its action from those two features:
+  time, not on the observation, so a policy of the observation alone can copy
+  it only where the state reveals the time (on a settled gait cycle, it
+  largely does). `PhaseObservation` appends the gait's phase (sin w t,
+  cos w t) to the observation, and the expert reads its action from those two
+  features:
   sin(w t + phi) = cos(phi) sin(w t) + sin(phi) cos(w t). The cloned policy
   sees the same features, and everything else (rollouts, DAgger, evaluation)
   works on the wrapped env unchanged.
