@@ -447,9 +447,10 @@ def write_results(outputs, args, runs: list[dict]) -> None:
 
     def returns(ax):
         for r in runs:
-            ax.plot(r["eval_steps"], r["gail_return"], marker=".", label=f"GAIL seed {r['seed']}")
+            ax.plot(r["eval_steps"], r["gail_return"], marker=".", label=f"GAIL seed {r['seed']}",
+                    color=f"C{r['seed'] % 10}")
         for (name, style), color in zip((("expert", "--"), ("bc", "-."), ("random", ":")),
-                                        ("k", "tab:green", "r"), strict=True):
+                                        ("k", "m", "r"), strict=True):
             label = "BC (same demos)" if name == "bc" else name
             ax.axhline(mean[name], color=color, ls=style, label=f"{label} {mean[name]:.1f}")
         ax.set(xlabel="GAIL env steps", ylabel="true return (never seen by GAIL)",
