@@ -256,14 +256,16 @@ def triton_row(fn, dtype: str, cfg: dict, cap: int, ptxas: str) -> dict:
     return {**row, **occupancy(cap, row.get("registers", 0), row["smem"], threads)}
 
 
-def _triton_job(job: tuple[int, int]) -> dict:
-    """Compile spec number `index` for sm_<cap> (a worker rebuilds the spec list)."""
-    index, cap = job
+def _triton_job(job: tuple) -> dict:
+    """Compile one spec, named by (cap, kernel module, kernel name, dtype, config)."""
+    import importlib
+
+    cap, module, name, dtype, cfg = job
     os.environ.pop("TRITON_INTERPRET", None)
-    fn, dtype, cfg = list(triton_specs(cap))[index]
+    fn = getattr(importlib.import_module(module), name)
     row = triton_row(fn, dtype, cfg, cap, _ptxas(cap))
-    print(f"{row['kernel']} {dtype} sm_{cap}: {row.get('registers', row.get('error'))} regs",
-          flush=True)
+    print(f"{row['kernel']} {dtype} sm_{cap}: {row.get('registers', row.get('error'))} regs, "
+          f"{row.get('spill_stores', '?')} B spilled", flush=True)
     return row
 
 
@@ -273,8 +275,10 @@ def triton_rows(caps: list[int], workers: int, match: str = "") -> list[dict]:
     import multiprocessing as mp
 
     os.environ.pop("TRITON_INTERPRET", None)  # compile real kernels, not interpreted ones
-    jobs = [(i, cap) for cap in caps for i, (fn, _, _) in enumerate(triton_specs(cap))
-            if match in fn.fn.__code__.co_filename]
+    # subtle: jobs name the kernel and carry the config, not an index into the spec list,
+    # so a worker compiles exactly what was enumerated here.
+    jobs = [(cap, fn.fn.__module__, fn.fn.__name__, dtype, cfg) for cap in caps
+            for fn, dtype, cfg in triton_specs(cap) if match in fn.fn.__code__.co_filename]
     with mp.get_context("spawn").Pool(workers) as pool:
         return pool.map(_triton_job, jobs, chunksize=1)
 

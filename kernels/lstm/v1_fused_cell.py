@@ -96,8 +96,9 @@ BATCH_BLOCKS = (16, 32, 64)  # BLOCK_B follows the batch; tl.dot needs every dim
 # (BLOCK_H, BLOCK_K, num_warps) on a GPU per input kind (hubkit.kernels.tuning.KINDS):
 # no register spill at sm_80/sm_90 for any BLOCK_B (benchmarks/gpu_static.py). The four
 # gate accumulators (BLOCK_B, BLOCK_H) live at once; exact float32 ("ieee") dots are FMA
-# loops whose operands stay in registers across BLOCK_K, hence its short K step.
-_GPU_TILES = {"16bit": (32, 32, 4), "tf32": (32, 32, 4), "ieee": (32, 16, 4)}
+# loops whose operands stay in registers across BLOCK_K, hence its short K step and 8
+# warps (4 warps spilled 4 B at BLOCK_B 64 on sm_80).
+_GPU_TILES = {"16bit": (32, 32, 4), "tf32": (32, 32, 4), "ieee": (32, 16, 8)}
 
 
 def gpu_config(kind_: str, block_b: int) -> dict:
