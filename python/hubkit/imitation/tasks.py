@@ -8,7 +8,7 @@ Each `Task` bundles a vector-env factory and an expert policy (N, O) -> (N, A):
   a_j(t) = b_j + A_j sin(w t + phi_j). An open-loop expert's action depends on
   time, not on the observation, so a policy of the observation alone can copy
   it only where the state reveals the time (on a settled gait cycle, it
-  largely does). `PhaseObservation` appends the gait's phase (sin w t,
+  largely does). `hubkit.imitation.phase.PhaseObservation` appends the gait's phase (sin w t,
   cos w t) to the observation, and the expert reads its action from those two
   features:
   sin(w t + phi) = cos(phi) sin(w t) + sin(phi) cos(w t). The cloned policy
@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from hubkit.imitation.demos import Normalizer, Policy
@@ -59,7 +59,7 @@ class Task:
 
     name: str
     """The env's name for plots, e.g. "HalfCheetah"."""
-    make_env: Callable[..., gym.vector.VectorEnv]
+    make_env: Callable[..., Any]
     """(num_envs, seed, **TaskSpec overrides) -> a NEXT_STEP vector env."""
     expert: Policy
     expert_name: str
@@ -90,30 +90,6 @@ def reacher_env(num_envs: int, seed: int, **overrides):
 def reacher_task() -> Task:
     """Reacher with the reach controller (50-step episodes, no termination)."""
     return Task("Reacher", reacher_env, expert_policy, "reach controller (kp = 50)")
-
-
-class PhaseObservation(gym.vector.VectorObservationWrapper):
-    """Append the gait phase (sin w t, cos w t) to every observation: (N, O) -> (N, O + 2).
-
-    t is the env's step in its episode (0 at reset, also after a NEXT_STEP
-    autoreset), read from the C++ env's counters, so the phase restarts with
-    every episode exactly as `hubkit.envs.controllers.gait_actions` counts time.
-    """
-
-    def __init__(self, env, frequency: float) -> None:
-        super().__init__(env)
-        dt = env.model.opt.timestep * env.task_spec.frame_skip
-        self.omega = 2 * np.pi * float(frequency) * dt  # radians per env step
-        inner = env.single_observation_space
-        self.single_observation_space = gym.spaces.Box(-np.inf, np.inf, (inner.shape[0] + 2,),
-                                                       dtype=inner.dtype)
-        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
-                                                              env.num_envs)
-
-    def observations(self, observations: np.ndarray) -> np.ndarray:
-        angle = self.omega * np.asarray(self.env.core.episode_steps, dtype=np.float64)  # (N,)
-        return np.concatenate([observations, np.sin(angle)[:, None], np.cos(angle)[:, None]],
-                              axis=1)
 
 
 class GaitExpert:
@@ -156,6 +132,7 @@ def halfcheetah_task(params: np.ndarray) -> Task:
 
     def make_env(num_envs: int, seed: int, **overrides):
         from hubkit.envs.vector import MujocoVectorEnv
+        from hubkit.imitation.phase import PhaseObservation
 
         env = MujocoVectorEnv("HalfCheetah", num_envs=num_envs, seed=seed, **overrides)
         return PhaseObservation(env, expert.frequency)
