@@ -8,7 +8,10 @@
   (sm_80 = A100, sm_90 = H100/H200), per input kind and per size class; other GPUs get a
   plain fallback (one conservative config) and the CPU interpreter a single small one.
   `benchmarks/gpu_static.py` compiles exactly these lists for sm_80 and sm_90 and
-  records registers and spills; every shipped config compiles there with no spill.
+  records registers and spills; the lists keep only configs without spills (one
+  explained exception: exact-fp32 LoRA at rank 128, see kernels/lora/configs.py).
+  Under TRITON_INTERPRET=1 the prune hook keeps the single `interpreter` config, so
+  autotune never benchmarks and tests run exactly one launch per call.
 * `bucket`: a power-of-two bucket of a length, so autotuning runs once per bucket
   rather than once per distinct sequence length or row count.
 
