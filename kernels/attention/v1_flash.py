@@ -18,9 +18,10 @@ allows TF32 (`hubkit.kernels.tuning.dot_precision`), else exact IEEE.
 
 Launch configs are autotuned (`configs.py`: per GPU arch, input kind and head dim, keyed
 on D, causal and the power-of-two bucket of the sequence length); the CPU interpreter
-runs one small config. Tails (T not a multiple of the
-block) are masked on load and in the scores. Causal masking is top-left aligned
-(query i sees keys j <= i), as torch's is_causal.
+runs one small config.
+
+Tails (T not a multiple of the block) are masked on load and in the scores. Causal
+masking is top-left aligned (query i sees keys j <= i), as torch's is_causal.
 
 Shapes: q (B, H, Tq, D), k and v (B, H, Tk, D), contiguous; D in {16, 32, 64, 128}.
 """
