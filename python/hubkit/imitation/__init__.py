@@ -5,5 +5,6 @@ dataset format, normalization and frame stacking), `bc` (behavioral cloning
 and DAgger on Reacher, HalfCheetah and Hopper, with the distribution-shift
 studies), `tasks` (each env with its expert), `maxent_irl`
 (maximum-entropy inverse RL on a gridworld, with the recovered reward drawn as
-a heatmap).
+a heatmap), `gail` (adversarial imitation on Reacher: PPO on a discriminator's
+reward).
 """
