@@ -20,8 +20,8 @@ except ImportError:
     pytest.skip("hubkit._mujoco was not built", allow_module_level=True)
 
 from hubkit.imitation import gail  # noqa: E402
-from hubkit.imitation.bc import _one_thread  # noqa: E402
 from hubkit.imitation.demos import Normalizer, transitions  # noqa: E402
+from hubkit.imitation.tasks import one_thread as _one_thread  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ expert, BC and random reference lines) and by the episode statistics logged
 as `train_return`.
 
 `python -m hubkit.imitation.gail --out DIR` runs it on hubkit/Reacher-v5 with
-demonstrations from the reach controller (`hubkit.imitation.bc.expert_policy`,
+demonstrations from the reach controller (`hubkit.imitation.tasks.expert_policy`,
 through `hubkit.imitation.demos`) or from a Minari dataset (`--demos PATH`).
 
 Shapes: B pairs in a batch, O observation size, A action size, T steps, N envs.
@@ -48,8 +48,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hubkit.imitation.bc import BCConfig, _env, _plot, expert_policy, fit_policy, mean_return
+from hubkit.imitation.bc import BCConfig, _plot, fit_policy, mean_return
 from hubkit.imitation.demos import Episode, Normalizer, rollout, transitions
+from hubkit.imitation.tasks import expert_policy, reacher_env
 from hubkit.rl import normalize, onpolicy, ppo
 from hubkit.rl.policies import make_policy, mlp
 
@@ -322,7 +323,7 @@ class GAILResult:
 def train(cfg: GAILConfig, demos: list[Episode], progress=None, track=None) -> GAILResult:
     """GAIL from `demos` on cfg.ppo.env_id; the env's reward is only used to evaluate.
 
-    Evaluations run on `hubkit.imitation.bc._env` with seeds 10_000 + cfg.seed, the
+    Evaluations run on `hubkit.imitation.tasks.reacher_env` with seeds 10_000 + cfg.seed, the
     same episodes as `reference_returns`, at step 0, every cfg.eval_every steps and
     at the end.
     """
@@ -330,7 +331,7 @@ def train(cfg: GAILConfig, demos: list[Episode], progress=None, track=None) -> G
     norm = Normalizer.fit(obs)
     pcfg = replace(cfg.ppo, total_steps=cfg.total_steps, seed=cfg.seed, eval_every=0)
     envs = HiddenReward(onpolicy.make_train_envs(pcfg))
-    eval_env = _env(16, cfg.seed)
+    eval_env = reacher_env(16, cfg.seed)
 
     def evaluate(policy) -> float:
         return mean_return(eval_env, deterministic(policy), cfg.eval_episodes, 10_000 + cfg.seed)
@@ -358,7 +359,7 @@ def reference_returns(demos: list[Episode], seed: int, episodes: int,
                       bc: BCConfig | None = None) -> dict[str, float]:
     """The expert's, BC's (trained on `demos`) and uniform random actions' true returns,
     on the same evaluation episodes as `train`'s."""
-    env = _env(16, seed)
+    env = reacher_env(16, seed)
     clone = fit_policy(*transitions(demos), replace(bc or BCConfig(), seed=seed))
     rng = np.random.default_rng(seed)
     return {name: mean_return(env, policy, episodes, 10_000 + seed) for name, policy in (
@@ -370,7 +371,7 @@ def load_demos(path: str | None, episodes: int, seed: int) -> list[Episode]:
     """The first `episodes` episodes of the Minari dataset folder `path`
     (<root>/<namespace>/<name-vN>), or that many from the reach controller."""
     if path is None:
-        return rollout(_env(16, seed), expert_policy, episodes, seed)
+        return rollout(reacher_env(16, seed), expert_policy, episodes, seed)
     from hubkit.imitation.demos import load_minari
 
     folder = Path(path)
