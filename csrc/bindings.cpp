@@ -42,8 +42,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("conv2d_backward", &hubkit::conv2d_backward_cpu, release_gil(),
         py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
         py::arg("grad_weight"), py::arg("grad_bias"), py::arg("dims"), py::arg("dtype"));
-  m.def("lstm_forward", &hubkit::lstm_forward_cpu, release_gil(), py::arg("h0"),
-        py::arg("c0"), py::arg("w_hh"), py::arg("y"), py::arg("saved"),
+  m.def("lstm_forward", &hubkit::lstm_forward_cpu, release_gil(), py::arg("bias"),
+        py::arg("h0"), py::arg("c0"), py::arg("w_hh"), py::arg("y"), py::arg("saved"),
         py::arg("T"), py::arg("B"), py::arg("H"), py::arg("dtype"));
   m.def("lstm_backward", &hubkit::lstm_backward_cpu, release_gil(), py::arg("grad_y"),
         py::arg("grad_hn"), py::arg("grad_cn"), py::arg("c0"), py::arg("w_hh"),

@@ -5,7 +5,7 @@
 // (python/hubkit/rnn/ops.py) with torch's BLAS, which beats hubkit::gemm on these
 // tall-skinny shapes (~1.6x for (T*B, 256) @ (256, 1024), 2 threads).
 //
-// Forward. saved's gate slots come in holding x W_ih^T + bias for all T*B rows
+// Forward. saved's gate slots come in holding x W_ih^T for all T*B rows
 // (the caller's GEMM writes them there: no separate gates buffer). Then one
 // OpenMP team lives for the whole sequence: thread t owns a slice of hidden units
 // and, at every step, computes the 4 gate rows of those units against h_{t-1},
@@ -77,7 +77,8 @@ std::vector<T> pack_recurrent(const T* w_hh, std::int64_t H) {
 // z = gates_x + h_{t-1} W_hh^T, written to saved's gate slots.
 template <typename T, int NB>
 HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T* const* gx,
-                                    T* const* sv, std::int64_t H, std::int64_t j0, int n) {
+                                    const T* bias, T* const* sv, std::int64_t H,
+                                    std::int64_t j0, int n) {
   constexpr int JB = kJB<T>;
   T acc[NB][4 * JB];
   for (int r = 0; r < NB; ++r)
@@ -96,7 +97,8 @@ HK_ALWAYS_INLINE void forward_block(const T* wp, const T* const* h_prev, const T
   for (int r = 0; r < NB; ++r)
     for (int q = 0; q < 4; ++q)
 #pragma omp simd
-      for (int l = 0; l < n; ++l) sv[r][q * H + j0 + l] = acc[r][q * JB + l] + gx[r][q * H + j0 + l];
+      for (int l = 0; l < n; ++l)
+        sv[r][q * H + j0 + l] = acc[r][q * JB + l] + gx[r][q * H + j0 + l] + bias[q * H + j0 + l];
 }
 
 #if HUBKIT_VECTOR_ABI
@@ -115,7 +117,8 @@ typedef double v8d __attribute__((vector_size(64), aligned(8)));
 // k loop is split into KS interleaved partial sums, so 8 FMAs are always in flight.
 template <typename T, typename V, int NB>
 HK_ALWAYS_INLINE void forward_block_v(const T* wp, const T* const* h_prev, const T* const* gx,
-                                      T* const* sv, std::int64_t H, std::int64_t j0, int n) {
+                                      const T* bias, T* const* sv, std::int64_t H,
+                                      std::int64_t j0, int n) {
   constexpr int JB = kJB<T>, L = sizeof(V) / sizeof(T), NV = 4 * JB / L;
   constexpr int KS = NB >= 4 ? 1 : 4 / NB;
   V acc[KS][NB][NV];
@@ -152,7 +155,8 @@ HK_ALWAYS_INLINE void forward_block_v(const T* wp, const T* const* h_prev, const
   for (int r = 0; r < NB; ++r)
     for (int q = 0; q < 4; ++q)
 #pragma omp simd
-      for (int l = 0; l < n; ++l) sv[r][q * H + j0 + l] = z[r][q * JB + l] + gx[r][q * H + j0 + l];
+      for (int l = 0; l < n; ++l)
+        sv[r][q * H + j0 + l] = z[r][q * JB + l] + gx[r][q * H + j0 + l] + bias[q * H + j0 + l];
 }
 #endif
 
@@ -180,8 +184,8 @@ HK_ALWAYS_INLINE void cell_update(const Dims& d, std::int64_t t, std::int64_t b,
 // kernel, or the vector type of forward_block_v.
 template <typename T, typename V, int NB>
 HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b0,
-                                   std::int64_t blk, const T* wp, const T* h0, const T* y,
-                                   T* saved) {
+                                   std::int64_t blk, const T* wp, const T* bias,
+                                   const T* h0, const T* y, T* saved) {
   constexpr int JB = kJB<T>;
   const std::int64_t H = d.H, j0 = blk * JB;
   const T *hp[NB], *gx[NB];
@@ -189,15 +193,15 @@ HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b
   for (int r = 0; r < NB; ++r) {
     const std::int64_t b = b0 + r, row = t * d.B + b;
     hp[r] = t ? y + (row - d.B) * H : h0 + b * H;
-    gx[r] = saved + row * 5 * H;  // x W_ih^T + bias, overwritten in place
+    gx[r] = saved + row * 5 * H;  // x W_ih^T, overwritten in place
     so[r] = saved + row * 5 * H;
   }
   const int n = static_cast<int>(std::min<std::int64_t>(JB, H - j0));
   if constexpr (std::is_void_v<V>) {
-    forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0, n);
+    forward_block<T, NB>(wp + blk * H * 4 * JB, hp, gx, bias, so, H, j0, n);
   } else {
 #if HUBKIT_VECTOR_ABI
-    forward_block_v<T, V, NB>(wp + blk * H * 4 * JB, hp, gx, so, H, j0, n);
+    forward_block_v<T, V, NB>(wp + blk * H * 4 * JB, hp, gx, bias, so, H, j0, n);
 #endif
   }
 }
@@ -206,8 +210,8 @@ HK_ALWAYS_INLINE void forward_rows(const Dims& d, std::int64_t t, std::int64_t b
 // up to 8 at a time, then the gate math over the slice row by row.
 template <typename T, typename V = void>
 HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t lo,
-                                    std::int64_t hi, const T* wp, const T* h0, const T* c0,
-                                    T* y, T* saved) {
+                                    std::int64_t hi, const T* wp, const T* bias, const T* h0,
+                                    const T* c0, T* y, T* saved) {
   for (std::int64_t blk = lo; blk < hi; ++blk) {
     // subtle: more rows per pass reuse each loaded weight vector more times. With
     // explicit vectors, 12 rows are 24 AVX-512 accumulators + 2 weight vectors + 1
@@ -215,11 +219,11 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
     // clone spills some even so).
     std::int64_t b = 0;
     if constexpr (!std::is_void_v<V>)
-      for (; b + 12 <= d.B; b += 12) forward_rows<T, V, 12>(d, t, b, blk, wp, h0, y, saved);
-    for (; b + 8 <= d.B; b += 8) forward_rows<T, V, 8>(d, t, b, blk, wp, h0, y, saved);
-    for (; b + 4 <= d.B; b += 4) forward_rows<T, V, 4>(d, t, b, blk, wp, h0, y, saved);
-    for (; b + 2 <= d.B; b += 2) forward_rows<T, V, 2>(d, t, b, blk, wp, h0, y, saved);
-    if (b < d.B) forward_rows<T, V, 1>(d, t, b, blk, wp, h0, y, saved);
+      for (; b + 12 <= d.B; b += 12) forward_rows<T, V, 12>(d, t, b, blk, wp, bias, h0, y, saved);
+    for (; b + 8 <= d.B; b += 8) forward_rows<T, V, 8>(d, t, b, blk, wp, bias, h0, y, saved);
+    for (; b + 4 <= d.B; b += 4) forward_rows<T, V, 4>(d, t, b, blk, wp, bias, h0, y, saved);
+    for (; b + 2 <= d.B; b += 2) forward_rows<T, V, 2>(d, t, b, blk, wp, bias, h0, y, saved);
+    if (b < d.B) forward_rows<T, V, 1>(d, t, b, blk, wp, bias, h0, y, saved);
   }
   const std::int64_t u0 = lo * kJB<T>, u1 = std::min(hi * kJB<T>, d.H);
   for (std::int64_t b = 0; b < d.B; ++b) cell_update(d, t, b, u0, u1, c0, y, saved);
@@ -229,26 +233,27 @@ HK_ALWAYS_INLINE void forward_slice(const Dims& d, std::int64_t t, std::int64_t 
 // call is always_inline, so each clone (AVX-512, AVX2, baseline) has its own copy;
 // the OpenMP region stays outside them.
 HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
-                                      std::int64_t hi, const float* wp, const float* h0,
-                                      const float* c0, float* y, float* s) {
-  forward_slice(d, t, lo, hi, wp, h0, c0, y, s);
+                                      std::int64_t hi, const float* wp, const float* bias,
+                                      const float* h0, const float* c0, float* y, float* s) {
+  forward_slice(d, t, lo, hi, wp, bias, h0, c0, y, s);
 }
 HUBKIT_MULTIVERSION void forward_step(const Dims& d, std::int64_t t, std::int64_t lo,
-                                      std::int64_t hi, const double* wp, const double* h0,
-                                      const double* c0, double* y, double* s) {
-  forward_slice(d, t, lo, hi, wp, h0, c0, y, s);
+                                      std::int64_t hi, const double* wp, const double* bias,
+                                      const double* h0, const double* c0, double* y,
+                                      double* s) {
+  forward_slice(d, t, lo, hi, wp, bias, h0, c0, y, s);
 }
 
 #if HUBKIT_VECTOR_ABI
 __attribute__((target("avx512f,fma"))) void forward_step_avx512(
     const Dims& d, std::int64_t t, std::int64_t lo, std::int64_t hi, const float* wp,
-    const float* h0, const float* c0, float* y, float* s) {
-  forward_slice<float, v16f>(d, t, lo, hi, wp, h0, c0, y, s);
+    const float* bias, const float* h0, const float* c0, float* y, float* s) {
+  forward_slice<float, v16f>(d, t, lo, hi, wp, bias, h0, c0, y, s);
 }
 __attribute__((target("avx512f,fma"))) void forward_step_avx512(
     const Dims& d, std::int64_t t, std::int64_t lo, std::int64_t hi, const double* wp,
-    const double* h0, const double* c0, double* y, double* s) {
-  forward_slice<double, v8d>(d, t, lo, hi, wp, h0, c0, y, s);
+    const double* bias, const double* h0, const double* c0, double* y, double* s) {
+  forward_slice<double, v8d>(d, t, lo, hi, wp, bias, h0, c0, y, s);
 }
 #endif
 
@@ -257,7 +262,7 @@ __attribute__((target("avx512f,fma"))) void forward_step_avx512(
 template <typename T>
 auto pick_forward_step() {
   using Step = void (*)(const Dims&, std::int64_t, std::int64_t, std::int64_t, const T*,
-                        const T*, const T*, T*, T*);
+                        const T*, const T*, const T*, T*, T*);
 #if HUBKIT_VECTOR_ABI
   if (__builtin_cpu_supports("avx512f")) return static_cast<Step>(forward_step_avx512);
 #endif
@@ -280,23 +285,27 @@ void team_loop(std::int64_t parts, int nt, Fn fn) {
 }
 
 template <typename T>
-void forward_team(const Dims& d, const T* wp, const T* h0, const T* c0, T* y, T* saved,
-                  int nt) {
+void forward_team(const Dims& d, const T* wp, const T* bias, const T* h0, const T* c0, T* y,
+                  T* saved, int nt) {
   const auto step = pick_forward_step<T>();
   team_loop(d.blocks(kJB<T>), nt, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = 0; t < d.T; ++t) {
-      step(d, t, lo, hi, wp, h0, c0, y, saved);
+      step(d, t, lo, hi, wp, bias, h0, c0, y, saved);
 #pragma omp barrier
     }
   });
 }
 
+// subtle: the bias is added here, not by the caller's GEMM: addmm would first copy the
+// bias into all T*B rows and then accumulate onto them, one more pass over (T*B, 4H).
 template <typename T>
-void forward(const T* h0, const T* c0, const T* w_hh, T* y, T* saved,
+void forward(const T* bias, const T* h0, const T* c0, const T* w_hh, T* y, T* saved,
              const Dims& d) {
   const std::vector<T> wp = pack_recurrent(w_hh, d.H);
+  std::vector<T> bias_row(4 * d.H, T(0));
+  if (bias) std::copy(bias, bias + 4 * d.H, bias_row.begin());
   const int nt = team_size(4 * d.H * d.H * d.B, d.blocks(kJB<T>));
-  forward_team(d, wp.data(), h0, c0, y, saved, nt);
+  forward_team(d, wp.data(), bias_row.data(), h0, c0, y, saved, nt);
 }
 
 // -- backward ---------------------------------------------------------------------
@@ -426,17 +435,17 @@ void backward(const T* gy, const T* ghn, const T* gcn, const T* c0, const T* w_h
 
 }  // namespace
 
-void lstm_forward_cpu(std::uintptr_t h0, std::uintptr_t c0,
+void lstm_forward_cpu(std::uintptr_t bias, std::uintptr_t h0, std::uintptr_t c0,
                       std::uintptr_t w_hh, std::uintptr_t y, std::uintptr_t saved,
                       std::int64_t T, std::int64_t B, std::int64_t H, int dtype) {
   const Dims d{T, B, 0, H};
   switch (to_dtype(dtype)) {
     case DType::f32:
-      return forward(as_ptr<const float>(h0),
+      return forward(as_ptr<const float>(bias), as_ptr<const float>(h0),
                      as_ptr<const float>(c0), as_ptr<const float>(w_hh), as_ptr<float>(y),
                      as_ptr<float>(saved), d);
     case DType::f64:
-      return forward(as_ptr<const double>(h0),
+      return forward(as_ptr<const double>(bias), as_ptr<const double>(h0),
                      as_ptr<const double>(c0), as_ptr<const double>(w_hh), as_ptr<double>(y),
                      as_ptr<double>(saved), d);
     default:

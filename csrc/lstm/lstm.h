@@ -6,10 +6,10 @@
 
 namespace hubkit {
 
-// saved (T, B, 5H) holds x W_ih^T + bias in its first 4H columns on entry; h0, c0
-// (B, H); w_hh (4H, H). Writes y (T, B, H) and saved: activated gates i, f, g, o and
-// c_t per step.
-void lstm_forward_cpu(std::uintptr_t h0, std::uintptr_t c0,
+// saved (T, B, 5H) holds x W_ih^T in its first 4H columns on entry; bias (4H,) or 0;
+// h0, c0 (B, H); w_hh (4H, H). Writes y (T, B, H) and saved: activated gates i, f, g,
+// o and c_t per step.
+void lstm_forward_cpu(std::uintptr_t bias, std::uintptr_t h0, std::uintptr_t c0,
                       std::uintptr_t w_hh, std::uintptr_t y, std::uintptr_t saved,
                       std::int64_t T, std::int64_t B, std::int64_t H, int dtype);
 

@@ -47,14 +47,12 @@ def _forward_cpp(x, h0, c0, w_ih, w_hh, bias):
     # recurrence and overwrites them in place.
     # subtle: the strided out= is BLAS-compatible (unit column stride), so torch writes
     # it directly; no 4H-wide temporary of T*B rows is allocated.
-    x2, gates = x.reshape(t * b, i), saved.view(t * b, 5 * h)[:, :4 * h]
-    if bias is not None:
-        torch.addmm(bias, x2, w_ih.t(), out=gates)
-    else:
-        torch.mm(x2, w_ih.t(), out=gates)
+    # subtle: the bias is added by the loop, not by addmm here, which would first copy it
+    # into every row (one more pass over T*B x 4H).
+    torch.mm(x.reshape(t * b, i), w_ih.t(), out=saved.view(t * b, 5 * h)[:, :4 * h])
     _ext.cpp_module().lstm_forward(
-        h0.data_ptr(), c0.data_ptr(), w_hh.data_ptr(), y.data_ptr(), saved.data_ptr(), t, b,
-        h, _ext.dtype_code(x.dtype))
+        0 if bias is None else bias.data_ptr(), h0.data_ptr(), c0.data_ptr(), w_hh.data_ptr(),
+        y.data_ptr(), saved.data_ptr(), t, b, h, _ext.dtype_code(x.dtype))
     return y, y[-1].clone(), saved[-1, :, 4 * h:].clone(), saved
 
 
