@@ -36,6 +36,12 @@ def _check_update(learner, ctx: CheckContext) -> None:
         want = before[s, a] + lr * (target - before[s, a])
         with ctx.guard():
             td = learner.q_update(Q, s, a, r, s_next, terminated, lr, gamma)
+        # subtle: checked first, since s_next may equal s: a write into row s_next can
+        # then also change Q[s, a], and the message should name the stray write.
+        others = np.ones_like(Q, dtype=bool)
+        others[s, a] = False
+        if not np.array_equal(Q[others], before[others]):
+            ctx.fail("q_update changed entries other than Q[s, a]")
         if not np.isclose(Q[s, a], want, atol=1e-12):
             step, bootstrapped = Q[s, a] - before[s, a], r + gamma * before[s_next].max()
             if terminated and np.isclose(step, lr * (bootstrapped - before[s, a]), atol=1e-12):
@@ -47,10 +53,6 @@ def _check_update(learner, ctx: CheckContext) -> None:
                          "actions, max_a' Q[s_next, a'] (that is what makes it Q-learning)")
             ctx.fail(f"q_update (terminated={terminated}): Q[s, a] = {Q[s, a]:.6g}, expected "
                      f"{want:.6g}")
-        others = np.ones_like(Q, dtype=bool)
-        others[s, a] = False
-        if not np.array_equal(Q[others], before[others]):
-            ctx.fail("q_update changed entries other than Q[s, a]")
         if td is None or not np.isclose(float(td), target - before[s, a], atol=1e-12):
             ctx.fail(f"q_update returned {td}, expected the TD error target - Q[s, a] = "
                      f"{target - before[s, a]:.6g} (before the update)")
